@@ -1,0 +1,17 @@
+"""Explainers layer: what an explanation is (methods, results, metrics, plots, reports, CLI)."""
+from explainers.base import (
+    REGISTRY,
+    Attribution,
+    Explainer,
+    Param,
+    explain,
+    get_method,
+    list_methods,
+    register,
+    resolve_target,
+)
+
+__all__ = [
+    "REGISTRY", "Attribution", "Explainer", "Param", "explain", "get_method", "list_methods",
+    "register", "resolve_target",
+]

@@ -1,0 +1,1 @@
+"""Built-in demo models: each module registers one name with models.registry."""

@@ -1,0 +1,29 @@
+"""Domain errors shared by every layer: each subclasses a builtin and names the bad value."""
+from __future__ import annotations
+
+
+class GlassboxError(Exception):
+    """Base for errors a user can cause; the UI shows the message on one line."""
+
+
+class InputError(GlassboxError, ValueError):
+    """A raw input that a model cannot take (wrong type, unreadable file, empty text)."""
+
+
+class UnknownNameError(GlassboxError, KeyError):
+    """A model, method or parameter name that is not registered."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; we want it plain
+        return str(self.args[0]) if self.args else ""
+
+
+class ModelLoadError(GlassboxError, ValueError):
+    """A model file or directory that cannot be loaded safely."""
+
+
+class UnsupportedError(GlassboxError, ValueError):
+    """A method that does not apply to a model (and why)."""
+
+
+class CancelledError(GlassboxError, RuntimeError):
+    """A long computation stopped by its progress callback."""
