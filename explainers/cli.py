@@ -1,0 +1,131 @@
+"""Headless command line: `python -m explainers report ...` and `... reproduce report.json`."""
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, NoReturn
+
+from models.errors import GlassboxError, InputError, UnknownNameError
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+REPORT_HELP = (
+    "Explain one input (or many) with several methods and write a report whose format is the "
+    "extension of --out. A folder of images, a .txt/.csv of texts (one per line / a 'text' "
+    "column) or a .csv of table rows gives one report per input in a folder named after --out, "
+    "plus an index.html. Exit codes: 0 ok, 2 bad input or arguments (one-line reason), "
+    "1 unexpected error (--debug shows the traceback)."
+)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error on one line and exits 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> Parser:
+    p = Parser(prog="python -m explainers", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
+    r = sub.add_parser("report", help="explain an input with several methods and write a report",
+                       description=REPORT_HELP)
+    r.add_argument("--model", required=True, help="built-in model name or path to a model")
+    r.add_argument("--input", required=True,
+                   help="image file or folder; text, .txt or .csv of texts; JSON row or .csv of rows")
+    r.add_argument("--methods", required=True, help="comma-separated method keys")
+    r.add_argument("--out", required=True, help="report file: .html, .pdf or .json")
+    r.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if present)")
+    r.add_argument("--seed", type=int, default=0, help="seed for torch/numpy/random (default 0)")
+    r.add_argument("--target", default=None, help="class index or name (default: predicted)")
+    r.add_argument("--param", action="append", default=[], metavar="METHOD.NAME=VALUE",
+                   help="a method parameter, e.g. integrated_gradients.n_steps=32 (repeatable)")
+    r.add_argument("--debug", action="store_true", help="show tracebacks")
+    q = sub.add_parser("reproduce", help="recompute a report's attributions and compare")
+    q.add_argument("report", help="a report .json written by `report --out X.json`")
+    q.add_argument("--device", default=None)
+    q.add_argument("--rtol", type=float, default=None, help="relative tolerance (default 1e-3)")
+    q.add_argument("--atol", type=float, default=None, help="absolute tolerance (default 1e-6)")
+    q.add_argument("--debug", action="store_true")
+    m = sub.add_parser("methods", help="list the methods that apply to a model")
+    m.add_argument("--model", required=True)
+    m.add_argument("--debug", action="store_true")
+    return p
+
+
+def _coerce(method: str, name: str, text: str) -> Any:
+    """A --param value converted by the method's own parameter spec."""
+    from explainers.base import get_method
+
+    spec = {p.name: p for p in get_method(method).params}
+    if name == "seed":
+        return int(text)
+    if name not in spec:
+        raise UnknownNameError(f"{method} has no parameter {name!r}; allowed: {sorted(spec)}")
+    p = spec[name]
+    if p.kind == "bool":
+        if text.lower() not in TRUE | FALSE:
+            raise InputError(f"parameter {method}.{name} must be true or false, got {text!r}")
+        return p.coerce(text.lower() in TRUE)
+    if p.kind == "choice":
+        match = [c for c in p.choices if str(c) == text]
+        return p.coerce(match[0] if match else text)
+    return p.coerce(text)
+
+
+def parse_params(items: list[str], methods: list[str]) -> dict[str, dict[str, Any]]:
+    """['ig.n_steps=32', ...] -> {'ig': {'n_steps': 32}}; each for a method in --methods."""
+    out: dict[str, dict[str, Any]] = {m: {} for m in methods}
+    for item in items:
+        key, sep, value = item.partition("=")
+        method, dot, name = key.partition(".")
+        if not sep or not dot or not name:
+            raise InputError(f"--param {item!r} is not METHOD.NAME=VALUE")
+        if method not in out:
+            raise InputError(f"--param {item!r} names method {method!r}, not in --methods {methods}")
+        out[method][name] = _coerce(method, name, value)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        from explainers.report import commands
+
+        return {"report": commands.report, "reproduce": commands.reproduce,
+                "methods": commands.methods}[args.command](args)
+    except (GlassboxError, ValueError) as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # not a user error: still one line, the traceback on request
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: unexpected {type(exc).__name__}: {_one_line(exc)} "
+              "(run again with --debug to see the traceback)", file=sys.stderr)
+        return EXIT_FAIL
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def out_path(out: str) -> Path:
+    """--out checked: a known extension, its folder creatable."""
+    from explainers.report import FORMATS
+
+    path = Path(out)
+    if path.suffix.lower() not in FORMATS:
+        raise InputError(f"--out {out!r}: unknown format {path.suffix!r}; allowed: {list(FORMATS)}")
+    if path.exists() and path.is_dir():
+        raise InputError(f"--out {out!r} is a folder; give a file name ending in .html/.pdf/.json")
+    return path

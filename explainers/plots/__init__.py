@@ -1,0 +1,13 @@
+"""Pure plot functions: Attribution (or arrays) -> plotly Figure, or escaped HTML for tokens."""
+from explainers.plots._common import color_kwargs, esc
+from explainers.plots.attention import attention_from_token, attention_grid, attention_matrix
+from explainers.plots.compare import agreement_matrix, modality_share, probabilities_bar
+from explainers.plots.image import as_rgb, heatmap_overlay, raw_map
+from explainers.plots.tabular import bar, beeswarm, waterfall
+from explainers.plots.tokens import token_highlight, top_units_bar
+
+__all__ = [
+    "agreement_matrix", "as_rgb", "attention_from_token", "attention_grid", "attention_matrix",
+    "bar", "beeswarm", "color_kwargs", "esc", "heatmap_overlay", "modality_share",
+    "probabilities_bar", "raw_map", "token_highlight", "top_units_bar", "waterfall",
+]
