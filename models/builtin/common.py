@@ -1,0 +1,90 @@
+"""Shared helpers for the built-in models: asset paths, model cards, raw-image conversion."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.errors import InputError, ModelLoadError
+
+ROOT = Path(__file__).resolve().parents[2]
+ASSETS = ROOT / "assets"
+WEIGHTS = ASSETS / "weights"
+CARDS = ASSETS / "cards"
+SAMPLES = ASSETS / "samples"
+LABELS = ASSETS / "labels"
+
+
+def asset(path: Path) -> Path:
+    """Return an asset path, or raise ModelLoadError naming the command that rebuilds it."""
+    if not path.exists():
+        raise ModelLoadError(
+            f"missing asset {path.relative_to(ROOT)}; rebuild it with `python -m models.train NAME`"
+        )
+    return path
+
+
+def load_card(name: str) -> dict[str, Any]:
+    """The model card JSON of a built-in model ({} if none was written yet)."""
+    path = CARDS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def save_card(name: str, card: dict[str, Any]) -> Path:
+    """Write a model card (used by models.train)."""
+    CARDS.mkdir(parents=True, exist_ok=True)
+    path = CARDS / f"{name}.json"
+    path.write_text(json.dumps(card, indent=2, sort_keys=False) + "\n")
+    return path
+
+
+def check_kind(kind: str, kinds: tuple[str, ...]) -> None:
+    """Raise InputError unless kind is one of kinds."""
+    if kind not in kinds:
+        raise InputError(f"unknown baseline kind {kind!r}; use one of {', '.join(kinds)}")
+
+
+def to_pil(raw: Any) -> Any:
+    """A PIL image from a PIL image, a numpy array (HxW / HxWxC, uint8 or float 0..1) or a path."""
+    from PIL import Image, UnidentifiedImageError
+
+    if isinstance(raw, Image.Image):
+        return raw
+    if isinstance(raw, str | Path):
+        path = Path(raw)
+        if not path.is_file():
+            raise InputError(f"image file {str(raw)!r} does not exist")
+        try:
+            with Image.open(path) as img:
+                img.load()
+                return img.copy()
+        except (UnidentifiedImageError, OSError) as exc:
+            raise InputError(f"cannot read {str(raw)!r} as an image: {exc}") from exc
+    if isinstance(raw, np.ndarray):
+        return Image.fromarray(_to_uint8(raw))
+    raise InputError(
+        f"cannot use a {type(raw).__name__} as an image; give a PIL image, a numpy array "
+        "(HxW or HxWxC) or a path to an image file"
+    )
+
+
+def _to_uint8(arr: np.ndarray) -> np.ndarray:
+    """uint8 HxW or HxWx3/4 from an integer 0..255 or float 0..1 array."""
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
+        raise InputError(
+            f"image array has shape {arr.shape}; expected HxW, HxWx1, HxWx3 or HxWx4"
+        )
+    if arr.size == 0:
+        raise InputError("image array is empty")
+    if np.issubdtype(arr.dtype, np.floating):
+        if not np.isfinite(arr).all():
+            raise InputError("image array contains NaN or infinite values")
+        scale = 255.0 if arr.max() <= 1.0 else 1.0
+        return np.clip(arr * scale, 0, 255).round().astype(np.uint8)
+    if np.issubdtype(arr.dtype, np.integer) or arr.dtype == bool:
+        return np.clip(arr, 0, 255).astype(np.uint8)
+    raise InputError(f"image array has dtype {arr.dtype}; expected an integer or float array")
