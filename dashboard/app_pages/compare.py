@@ -1,0 +1,123 @@
+"""Compare page: one input under several methods side by side, their agreement, IG baselines."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from dashboard import cache, inputs, panels, runner, state, widgets
+from dashboard.figures import plot
+from dashboard.inputs import UserInput
+from dashboard.runner import USER_ERRORS
+from explainers import Attribution, get_method, list_methods
+from models import ModelAdapter
+
+
+def agreement_section(results: list[Attribution]) -> None:
+    """Spearman and top-k overlap matrices across the methods that succeeded."""
+    from explainers.metrics.agreement import agreement
+
+    if len(results) < 2:
+        st.info("Agreement needs at least two methods that succeeded.")
+        return
+    n = np.asarray(results[0].values).size if not isinstance(results[0].values, dict) else 0
+    k = int(st.slider("k for top-k overlap", 1, max(2, min(n, 500)), min(max(n // 10, 5), n),
+                      key=state.COMPARE_K)) if n > 1 else None
+    try:
+        agr = agreement(results, k)
+    except USER_ERRORS as exc:
+        st.error(str(exc))
+        return
+    names = [panels.method_label(m) for m in agr.names]
+    left, right = st.columns(2)
+    left.plotly_chart(plot("agreement_matrix")(agr.spearman, names, "Spearman rank correlation"),
+                      key="compare::spearman")
+    right.plotly_chart(plot("agreement_matrix")(agr.topk, names, f"Top-{agr.k} overlap"),
+                       key="compare::topk")
+
+
+def methods_section(model: ModelAdapter, inp: UserInput, target: int | None, seed: int) -> None:
+    selected, params = runner.method_picker(model, state.COMPARE_METHODS, 3, "Methods to compare")
+    key = runner.run_key(model, inp, target, selected, params, seed)
+    if st.button("Compare", type="primary", key=state.COMPARE_RUN, disabled=len(selected) < 1):
+        items = runner.run_methods(model, inp, target, selected, params, seed)
+        state.put(state.COMPARE_RESULTS, {"key": key, "items": items})
+    results = state.get(state.COMPARE_RESULTS)
+    if not results or results["key"] != key:
+        st.info("Pick two or more methods and press **Compare**.")
+        return
+    good = [a for _, a in results["items"] if not isinstance(a, str)]
+    st.subheader("Agreement")
+    agreement_section(good)
+    st.subheader("Side by side")
+    panels.result_grid(model, inp, results["items"], tag="compare", per_row=3)
+    panels.download_buttons(model, inp, good, tag="compare")
+
+
+def baseline_param(model: ModelAdapter) -> tuple[str, list[Any]] | None:
+    """IG's baseline parameter and the kinds this model offers (None if not applicable)."""
+    if "integrated_gradients" not in list_methods(model):
+        return None
+    for p in get_method("integrated_gradients").params:
+        if "baseline" in p.name and p.kind == "choice":
+            kinds = [c for c in p.choices if c in getattr(model, "baseline_kinds", p.choices)]
+            return (p.name, kinds) if kinds else None
+    return None
+
+
+def baseline_section(model: ModelAdapter, inp: UserInput, target: int | None) -> None:
+    """Integrated Gradients under several baselines, side by side with their deltas."""
+    found = baseline_param(model)
+    if found is None:
+        st.info("The baseline explorer needs Integrated Gradients with a baseline choice.")
+        return
+    name, kinds = found
+    chosen = st.multiselect("Baselines", kinds, default=kinds[:3], key=state.BASELINES)
+    key = state.params_json({"model": cache.key(model), "input": inp.key, "target": target,
+                             "kinds": chosen})
+    if st.button("Run IG per baseline", key=state.BASELINE_RUN, disabled=not chosen):
+        items = []
+        bar = st.progress(0.0, text="Integrated Gradients")
+        for i, kind in enumerate(chosen):
+            a, _ = runner.run_one(model, inp, target, "integrated_gradients", {name: kind}, None)
+            items.append((kind, a))
+            bar.progress((i + 1) / len(chosen), text=f"baseline {kind}")
+        state.put(state.BASELINE_RESULTS, {"key": key, "items": items})
+    results = state.get(state.BASELINE_RESULTS)
+    if results and results["key"] == key:
+        cols = st.columns(max(1, len(results["items"])))
+        for col, (kind, a) in zip(cols, results["items"], strict=True):
+            with col.container(border=True):
+                st.markdown(f"**baseline: {kind}**")
+                panels.result_panel(model, inp, a, "integrated_gradients", f"baseline::{kind}")
+
+
+def render() -> None:
+    model = widgets.model_sidebar()
+    st.title("Compare methods")
+    if model is None:
+        return
+    current = state.get(state.CURRENT) or {}
+    with st.expander(f"Input: {current.get('label', 'choose one')}", expanded=False):
+        try:
+            inp = inputs.input_section(model)
+        except USER_ERRORS as exc:
+            st.error(str(exc))
+            inp = None
+    if inp is None:
+        st.info("Choose an input above.")
+        return
+    try:
+        predicted = int(cache.predict(cache.key(model), inp.key, inp.raw).argmax())
+    except USER_ERRORS as exc:
+        st.error(str(exc))
+        return
+    target = widgets.target_picker(model, predicted)
+    seed = widgets.seed_widget()
+    methods_section(model, inp, target, seed)
+    st.subheader("Integrated Gradients: baseline explorer")
+    baseline_section(model, inp, target)
+
+
+render()

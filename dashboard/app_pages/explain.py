@@ -1,0 +1,88 @@
+"""Explain page: pick an input, see the prediction at once, run several methods side by side."""
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import cache, inputs, panels, runner, state, widgets
+from dashboard.figures import plot
+from dashboard.inputs import UserInput
+from dashboard.runner import USER_ERRORS
+from models import ModelAdapter
+
+
+def prediction(model: ModelAdapter, inp: UserInput) -> int | None:
+    """Top-k probabilities as a bar chart and the predicted class; None (error shown) on failure."""
+    try:
+        probs = cache.predict(cache.key(model), inp.key, inp.raw)
+    except USER_ERRORS as exc:
+        st.error(str(exc))
+        return None
+    names = model.info.class_names
+    k = min(5, len(names))
+    st.plotly_chart(plot("probabilities_bar")(probs, names, k), key="prediction_chart")
+    pred = int(probs.argmax())
+    line = f"Predicted **{names[pred]}** ({probs[pred]:.1%})"
+    if inp.true_class is not None:
+        ok = "correct" if inp.true_class == pred else "wrong"
+        line += f" · true class **{names[inp.true_class]}** ({ok})"
+    st.markdown(line)
+    st.caption(f"Input: {inp.label}")
+    return pred
+
+
+def input_and_prediction(model: ModelAdapter) -> tuple[UserInput | None, int | None]:
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        st.subheader("Input")
+        try:
+            inp = inputs.input_section(model)
+        except USER_ERRORS as exc:
+            st.error(str(exc))
+            inp = None
+    if inp is None:
+        return None, None
+    with right:
+        st.subheader("Prediction")
+        return inp, prediction(model, inp)
+
+
+def explanations(model: ModelAdapter, inp: UserInput, target: int | None, seed: int) -> None:
+    st.subheader("Explanations")
+    selected, params = runner.method_picker(model)
+    if not selected:
+        return
+    key = runner.run_key(model, inp, target, selected, params, seed)
+    clicked = st.button("Explain", type="primary", key=state.RUN, icon=":material/play_arrow:")
+    auto = not state.get(state.AUTO_RAN) and runner.is_cheap(model)
+    state.put(state.AUTO_RAN, True)  # only the first input of a session explains itself
+    if clicked or auto:
+        items = runner.run_methods(model, inp, target, selected, params, seed)
+        state.put(state.RESULTS, {"key": key, "items": items})
+    results = state.get(state.RESULTS)
+    if not results or results["key"] != key:
+        st.info("Press **Explain** to run the chosen methods on this input.")
+        return
+    panels.result_grid(model, inp, results["items"])
+    good = [a for _, a in results["items"] if not isinstance(a, str)]
+    if good:
+        st.subheader("Download")
+        panels.download_buttons(model, inp, good)
+
+
+def render() -> None:
+    model = widgets.model_sidebar()
+    st.title("Explain a prediction")
+    if model is None:
+        st.info("Pick another model in the sidebar.")
+        return
+    st.caption("Choose an input; the prediction shows at once. Then pick methods and press "
+               "Explain to see which parts of the input drove the prediction.")
+    inp, predicted = input_and_prediction(model)
+    if inp is None or predicted is None:
+        return
+    target = widgets.target_picker(model, predicted)
+    seed = widgets.seed_widget()
+    explanations(model, inp, target, seed)
+
+
+render()

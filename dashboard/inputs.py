@@ -1,0 +1,281 @@
+"""Input widgets fitting each modality: image (sample/upload/draw), text, tabular row, fusion."""
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+from PIL import Image, UnidentifiedImageError
+
+from dashboard import cache, state
+from models import InputError, ModelAdapter
+
+IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
+MAX_IMAGE_PIXELS = 40_000_000
+MAX_TEXT_CHARS = 5_000
+GALLERY = 8
+DEFAULT_TEXT = "A warm, funny and beautifully acted film that I would happily watch again."
+
+
+@dataclass(frozen=True)
+class UserInput:
+    """One raw input with a plain cache key and a short label for captions."""
+
+    raw: Any
+    key: str
+    label: str
+    true_class: int | None = None
+
+
+def read_image(data: bytes, name: str) -> Image.Image:
+    """Decode uploaded bytes (first frame of an animation) into RGB; InputError if unreadable."""
+    try:
+        img = Image.open(io.BytesIO(data))
+        if img.width * img.height > MAX_IMAGE_PIXELS:
+            raise InputError(f"image {name!r} is {img.width}x{img.height}; the limit is 40 MP")
+        img.seek(0)
+        return img.convert("RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise InputError(f"could not read {name!r} as an image ({', '.join(IMAGE_TYPES)})"
+                         ) from exc
+
+
+def read_text(data: bytes, name: str) -> str:
+    """Decode an uploaded .txt as UTF-8; InputError if it is not text."""
+    try:
+        return data.decode("utf-8-sig")[:MAX_TEXT_CHARS]
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name!r} is not UTF-8 text") from exc
+
+
+def canvas_to_digit(rgba: np.ndarray | None) -> np.ndarray | None:
+    """A canvas drawing -> 28x28 uint8 digit centred like MNIST (20x20 box); None if blank."""
+    if rgba is None:
+        return None
+    gray = np.asarray(rgba)[..., :3].max(axis=-1).astype(np.uint8)
+    ys, xs = np.nonzero(gray > 20)
+    if len(ys) == 0:
+        return None
+    crop = Image.fromarray(gray[ys.min():ys.max() + 1, xs.min():xs.max() + 1])
+    scale = 20 / max(crop.size)
+    size = (max(1, round(crop.width * scale)), max(1, round(crop.height * scale)))
+    digit = crop.resize(size, Image.LANCZOS)
+    canvas = Image.new("L", (28, 28))
+    canvas.paste(digit, ((28 - size[0]) // 2, (28 - size[1]) // 2))
+    return np.asarray(canvas)
+
+
+def is_digit_model(model: ModelAdapter) -> bool:
+    return tuple(model.info.class_names) == tuple(str(i) for i in range(10))
+
+
+def _part(raw: Any, part: str) -> Any:
+    return raw[part] if isinstance(raw, dict) and part in raw else raw
+
+
+def picture(model: ModelAdapter, raw: Any) -> Any:
+    """What the model sees (uint8 HxWx3) for an image raw or a fusion pair."""
+    if model.info.modality == "fusion":
+        return model.display_image({"image": _part(raw, "image"), "text": _part(raw, "text")
+                                    if isinstance(raw, dict) else ""})
+    return model.display_image(raw)
+
+
+def sample_label(model: ModelAdapter, i: int, y: int) -> str:
+    return f"#{i} · true: {model.info.class_names[y]}"
+
+
+# ---------------------------------------------------------------- images
+def _pick_sample(i: int) -> None:
+    st.session_state[state.IMAGE_SAMPLE] = i
+
+
+def image_gallery(model: ModelAdapter, samples: list) -> UserInput | None:
+    """Thumbnails of the first samples (click to pick) and a selectbox over all of them."""
+    if not samples:
+        st.info("This model has no bundled samples: upload an image instead.")
+        return None
+    if state.get(state.IMAGE_SAMPLE) not in range(len(samples)):
+        state.put(state.IMAGE_SAMPLE, 0)
+    cols = st.columns(min(GALLERY, len(samples)))
+    for i, col in enumerate(cols):
+        raw, y = samples[i]
+        col.image(picture(model, raw), width="stretch")
+        col.button(model.info.class_names[y][:12], key=state.widget_key("pick", i),
+                   on_click=_pick_sample, args=(i,), width="stretch")
+    i = st.selectbox("Sample", range(len(samples)), key=state.IMAGE_SAMPLE,
+                     format_func=lambda j: sample_label(model, j, samples[j][1]))
+    raw, y = samples[i]
+    return UserInput(raw, state.digest(f"sample:{i}"), sample_label(model, i, y), y)
+
+
+def image_upload(model: ModelAdapter) -> UserInput | None:
+    """Upload PNG/JPEG/WebP/BMP/GIF; the last good upload survives page switches."""
+    up = st.file_uploader("Upload an image", type=IMAGE_TYPES, key=state.IMAGE_UPLOAD)
+    if up is not None:
+        read_image(up.getvalue(), up.name)  # a bad file errors here and is not kept
+        state.put_per_model(state.LAST_UPLOAD, cache.key(model), (up.name, up.getvalue()))
+    stored = state.per_model(state.LAST_UPLOAD, cache.key(model))
+    if stored is None:
+        st.info("Upload a photo (PNG, JPEG, WebP, BMP or GIF) to explain it.")
+        return None
+    name, data = stored
+    image = read_image(data, name)
+    st.image(picture(model, image), caption=f"{name}: what the model sees", width=160)
+    return UserInput(image, state.digest(data), name)
+
+
+def image_draw(model: ModelAdapter) -> UserInput | None:
+    """Draw a digit on a canvas (white on black, like MNIST)."""
+    from streamlit_drawable_canvas import st_canvas  # needs a Streamlit runtime to import
+
+    st.caption("Draw one digit, large, in the middle of the box.")
+    result = st_canvas(stroke_width=18, stroke_color="#FFFFFF", background_color="#000000",
+                       height=224, width=224, drawing_mode="freedraw", key=state.CANVAS,
+                       return_image_data=True)
+    digit = canvas_to_digit(result.image_data)
+    if digit is not None:
+        state.put_per_model(state.LAST_DRAWING, cache.key(model), digit)
+    digit = state.per_model(state.LAST_DRAWING, cache.key(model))
+    if digit is None:
+        st.info("Draw a digit to explain it.")
+        return None
+    return UserInput(digit, state.digest(digit.tobytes()), "your drawing")
+
+
+def image_input(model: ModelAdapter) -> UserInput | None:
+    sources = ["Sample", "Upload"] + (["Draw"] if is_digit_model(model) else [])
+    if state.get(state.IMAGE_SOURCE) not in sources:
+        state.put(state.IMAGE_SOURCE, "Sample")
+    source = st.radio("Image", sources, key=state.IMAGE_SOURCE, horizontal=True)
+    if source == "Upload":
+        return image_upload(model)
+    if source == "Draw":
+        return image_draw(model)
+    return image_gallery(model, cache.get_samples(cache.key(model), 200))
+
+
+# ---------------------------------------------------------------- text
+def _set_text(text: str) -> None:
+    st.session_state[state.TEXT] = text
+
+
+def text_input(model: ModelAdapter, default: str | None = None) -> UserInput | None:
+    """Type or paste, upload a .txt, or click an example sentence."""
+    samples = cache.get_samples(cache.key(model), 200)
+    examples = [str(_part(raw, "text")) for raw, _ in samples[:4]]
+    if state.TEXT not in st.session_state:
+        state.put(state.TEXT, default or (examples[0] if examples else DEFAULT_TEXT))
+    if examples:
+        st.caption("Examples (click to use):")
+        for i, text in enumerate(examples):
+            st.button(text[:90] + ("..." if len(text) > 90 else ""), on_click=_set_text,
+                      args=(text,), key=state.widget_key("example", i))
+    up = st.file_uploader("...or upload a .txt file", type=["txt"], key=state.TEXT_UPLOAD)
+    if up is not None and state.get(state.TEXT_APPLIED) != up.file_id:
+        state.put(state.TEXT_APPLIED, up.file_id)
+        _set_text(read_text(up.getvalue(), up.name))
+    text = st.text_area("Text", key=state.TEXT, height=100, max_chars=MAX_TEXT_CHARS)
+    if not text.strip():
+        raise InputError("the text is empty: type or paste a sentence")
+    return UserInput(text, state.digest(text), text[:40] + ("..." if len(text) > 40 else ""))
+
+
+# ---------------------------------------------------------------- tabular
+def row_dict(model: ModelAdapter, raw: Any) -> dict[str, float]:
+    names = model.info.feature_names
+    if isinstance(raw, dict):
+        return {n: float(raw[n]) for n in names}
+    if isinstance(raw, pd.DataFrame):
+        return {n: float(raw.iloc[0][n]) for n in names}
+    return {n: float(v) for n, v in zip(names, np.asarray(raw).ravel(), strict=True)}
+
+
+def edited_row(model: ModelAdapter, base: dict[str, float], key: str) -> dict[str, float]:
+    """A one-row table editor; returns the edited row, InputError on an empty cell."""
+    df = st.data_editor(pd.DataFrame([base]), key=key, num_rows="fixed", hide_index=True)
+    row = df.iloc[0].to_dict()
+    empty = [n for n, v in row.items() if v is None or pd.isna(v)]
+    if empty:
+        raise InputError(f"feature {empty[0]!r} is empty: enter a number")
+    return {n: float(row[n]) for n in model.info.feature_names}
+
+
+def csv_rows(model: ModelAdapter, data: bytes, name: str) -> pd.DataFrame:
+    """Read an uploaded CSV and check it has every feature column."""
+    try:
+        df = pd.read_csv(io.BytesIO(data))
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise InputError(f"could not read {name!r} as CSV: {exc}") from exc
+    missing = [n for n in model.info.feature_names if n not in df.columns]
+    if missing:
+        raise InputError(f"{name!r} lacks column(s) {missing[:3]}; expected: "
+                         f"{list(model.info.feature_names)[:5]}... ({len(missing)} missing)")
+    if df.empty:
+        raise InputError(f"{name!r} has no rows")
+    return df
+
+
+def table_input(model: ModelAdapter) -> UserInput | None:
+    sources = ["Data set row", "Upload CSV"]
+    if state.get(state.TABLE_SOURCE) not in sources:
+        state.put(state.TABLE_SOURCE, sources[0])
+    source = st.radio("Row", sources, key=state.TABLE_SOURCE, horizontal=True)
+    if source == "Upload CSV":
+        up = st.file_uploader("CSV with one column per feature", type=["csv"],
+                              key=state.CSV_UPLOAD)
+        if up is None:
+            st.info("Upload a CSV whose columns are the model's features.")
+            return None
+        df = csv_rows(model, up.getvalue(), up.name)
+        i = int(st.number_input("Row", 0, len(df) - 1, key=state.CSV_ROW))
+        base = {n: float(df.iloc[i][n]) for n in model.info.feature_names}
+        tag, label, y = f"csv:{state.digest(up.getvalue())}:{i}", f"{up.name} row {i}", None
+    else:
+        samples = cache.get_samples(cache.key(model), 200)
+        if state.get(state.TABLE_SAMPLE) not in range(len(samples)):
+            state.put(state.TABLE_SAMPLE, 0)
+        i = st.selectbox("Sample", range(len(samples)), key=state.TABLE_SAMPLE,
+                         format_func=lambda j: sample_label(model, j, samples[j][1]))
+        base, y = row_dict(model, samples[i][0]), samples[i][1]
+        tag, label = f"sample:{i}", sample_label(model, i, y)
+    st.caption("Edit any cell; the prediction updates at once.")
+    row = edited_row(model, base, state.widget_key(state.TABLE_EDITOR, cache.key(model), tag))
+    edited = row != base
+    key = state.digest(json.dumps(row, sort_keys=True))
+    return UserInput(row, key, label + (" (edited)" if edited else ""), None if edited else y)
+
+
+# ---------------------------------------------------------------- dispatch
+def input_section(model: ModelAdapter) -> UserInput | None:
+    """The input widgets fitting the model; the chosen input is also kept for other pages."""
+    modality = model.info.modality
+    if modality == "image":
+        chosen = image_input(model)
+    elif modality == "text":
+        chosen = text_input(model)
+    elif modality == "tabular":
+        chosen = table_input(model)
+    else:
+        chosen = fusion_input(model)
+    if chosen is not None:
+        state.put(state.CURRENT, {"model": cache.key(model), "key": chosen.key,
+                                  "label": chosen.label})
+    return chosen
+
+
+def fusion_input(model: ModelAdapter) -> UserInput | None:
+    """Image + text together (e.g. digit-text-fusion)."""
+    left, right = st.columns(2)
+    with left:
+        image = image_input(model)
+    with right:
+        text = text_input(model)
+    if image is None or text is None:
+        return None
+    raw = {"image": _part(image.raw, "image"), "text": text.raw}
+    return UserInput(raw, state.digest(image.key + text.key), f"{image.label} + {text.label}")

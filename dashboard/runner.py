@@ -1,0 +1,106 @@
+"""Choosing methods and their parameters, and running them with a progress bar (cached)."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import streamlit as st
+
+from dashboard import cache, state, widgets
+from dashboard.inputs import UserInput
+from dashboard.panels import method_label
+from explainers import Attribution, get_method, list_methods
+from models import GlassboxError, ModelAdapter
+
+log = logging.getLogger(__name__)
+
+# cheap, informative first choices per modality (the first ones that exist are used)
+PREFERRED = {
+    "image": ("integrated_gradients", "grad_cam", "saliency"),
+    "text": ("integrated_gradients", "attention_rollout", "saliency"),
+    "tabular": ("integrated_gradients", "kernel_shap", "saliency"),
+    "fusion": ("integrated_gradients", "saliency"),
+}
+# errors a method can raise on a user's input or settings: shown in place, never fatal
+USER_ERRORS = (GlassboxError, ValueError, RuntimeError)
+
+
+def is_cheap(model: ModelAdapter) -> bool:
+    """Small enough to explain without asking (not a large image model on a CPU)."""
+    size = model.info.input_size
+    return model.device.type == "cuda" or size is None or size[0] * size[1] <= 64 * 64
+
+
+def default_methods(model: ModelAdapter, available: list[str], n: int = 2) -> list[str]:
+    wanted = [m for m in PREFERRED.get(model.info.modality, ()) if m in available]
+    return (wanted or available)[:n]
+
+
+def method_picker(model: ModelAdapter, key: str = state.METHODS, n_default: int = 2,
+                  label: str = "Methods") -> tuple[list[str], dict[str, dict[str, Any]]]:
+    """Multiselect of the methods that fit the model, then each method's parameter widgets."""
+    available = list_methods(model)
+    if not available:
+        st.warning(f"No explanation method supports {model.info.name} yet.")
+        return [], {}
+    wkey = state.widget_key(key, cache.key(model))
+    if wkey not in st.session_state:
+        state.put(wkey, default_methods(model, available, n_default))
+    selected = st.multiselect(label, available, key=wkey, format_func=method_label,
+                              help="Each method runs on the same input; results side by side.")
+    params: dict[str, dict[str, Any]] = {}
+    if selected:
+        with st.expander("Method parameters", expanded=False):
+            cols = st.columns(min(3, len(selected)))
+            for i, name in enumerate(selected):
+                col = cols[i % len(cols)]
+                col.markdown(f"**{method_label(name)}**")
+                params[name] = widgets.param_widgets(get_method(name), col, model)
+    return selected, params
+
+
+def call_params(name: str, params: dict[str, Any], seed: int) -> dict[str, Any]:
+    """The parameters sent to explain(): widget values, plus the seed for stochastic methods."""
+    out = dict(params)
+    if get_method(name).stochastic:
+        out["seed"] = seed
+    return out
+
+
+def run_key(model: ModelAdapter, inp: UserInput, target: int | None, selected: list[str],
+            params: dict[str, dict[str, Any]], seed: int) -> str:
+    """A plain key of everything that decides the results on screen."""
+    return state.params_json({"model": cache.key(model), "input": inp.key, "target": target,
+                              "methods": selected, "params": params, "seed": seed})
+
+
+def run_one(model: ModelAdapter, inp: UserInput, target: int | None, name: str,
+            params: dict[str, Any], progress: Any) -> tuple[Attribution | str, float]:
+    """One cached explanation and its wall time; a user-caused error comes back as its message."""
+    start = time.perf_counter()
+    try:
+        a = cache.explain(cache.key(model), inp.key, name, target, state.params_json(params),
+                          inp.raw, progress)
+    except USER_ERRORS as exc:
+        log.warning("method %s failed on %s", name, model.info.name, exc_info=True)
+        return f"{method_label(name)} failed: {exc}", time.perf_counter() - start
+    return a, time.perf_counter() - start
+
+
+def run_methods(model: ModelAdapter, inp: UserInput, target: int | None, selected: list[str],
+                params: dict[str, dict[str, Any]], seed: int) -> list[tuple[str, Any]]:
+    """Run each selected method with a progress bar; results in selection order."""
+    bar = st.progress(0.0, text="Starting...")
+    items: list[tuple[str, Any]] = []
+    n = len(selected)
+    for i, name in enumerate(selected):
+        text = f"{method_label(name)} ({i + 1}/{n})"
+        bar.progress(i / n, text=text)
+        progress = cache.ui_progress(bar, i / n, 1 / n, text)
+        a, wall = run_one(model, inp, target, name, call_params(name, params.get(name, {}), seed),
+                          progress)
+        items.append((name, a))
+        state.put_per_model(state.WALL, name, wall)
+    bar.progress(1.0, text=f"Done: {n} method(s)")
+    return items

@@ -1,0 +1,112 @@
+"""Every session-state key the dashboard uses, in one place, with small typed helpers."""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import streamlit as st
+
+# ---------------------------------------------------------------- sidebar (all pages)
+MODEL = "model_name"  # selectbox: the chosen model (built-in name or user model path)
+USER_MODELS = "user_models"  # dict: display name -> path, filled by the Bring-your-own page
+TARGET = "target_choice"  # selectbox: -1 = predicted class, else a class index
+SEED = "seed"  # number_input: seed for stochastic methods
+TOP_K = "top_k"  # slider: classes shown in the prediction chart
+
+# ---------------------------------------------------------------- input widgets
+IMAGE_SOURCE = "image_source"  # radio: Sample / Upload / Draw
+IMAGE_SAMPLE = "image_sample"  # selectbox: index into the model's samples
+IMAGE_UPLOAD = "image_upload"  # file_uploader
+CANVAS = "digit_canvas"  # st_canvas
+TEXT = "text_input"  # text_area
+TEXT_UPLOAD = "text_upload"  # file_uploader (.txt)
+TEXT_APPLIED = "text_applied"  # file id of the .txt already copied into the text box
+TABLE_SOURCE = "table_source"  # radio: Data set / CSV
+TABLE_SAMPLE = "table_sample"  # selectbox: index into the model's samples
+TABLE_EDITOR = "table_editor"  # prefix of the data_editor key (one per base row)
+CSV_UPLOAD = "csv_upload"  # file_uploader (.csv)
+CSV_ROW = "csv_row"  # number_input: which CSV row
+
+# ---------------------------------------------------------------- Explain page
+METHODS = "methods"  # multiselect
+RUN = "run_explain"  # button
+OPACITY = "opacity"  # slider prefix, one per result panel
+RESULTS = "results"  # dict: {"key": run key, "items": [(method, Attribution | str error)]}
+WALL = "wall_times"  # dict method -> wall seconds of its last run (tiny = cache hit)
+AUTO_RAN = "auto_ran"  # bool: the first explanation ran by itself once
+CURRENT = "current_input"  # dict: {"model", "key", "label"}: the last input, shared by pages
+LAST_UPLOAD = "last_upload"  # dict model -> (file name, bytes): survives page switches
+REPORT = "report_files"  # dict: {"key": ..., "html"|"pdf"|"json": bytes} built on request
+LAST_DRAWING = "last_drawing"  # dict model -> uint8 array drawn on the canvas
+
+# ---------------------------------------------------------------- Compare page
+COMPARE_METHODS = "compare_methods"
+COMPARE_RUN = "compare_run"
+COMPARE_RESULTS = "compare_results"  # like RESULTS, for the Compare page
+COMPARE_K = "compare_k"
+BASELINES = "compare_baselines"
+BASELINE_RUN = "baseline_run"
+BASELINE_RESULTS = "baseline_results"  # like RESULTS: one IG run per baseline kind
+
+# ---------------------------------------------------------------- Attention page
+ATT_LAYER = "att_layer"
+ATT_HEAD = "att_head"
+ATT_TOKEN = "att_token"
+
+# ---------------------------------------------------------------- Data set page
+DS_FILTER = "ds_misclassified"
+DS_N = "ds_n"
+DS_METHOD = "ds_method"
+DS_RUN = "ds_run"
+DS_SUMMARY = "ds_summary"  # dict: {"key": ..., "value": summary}
+DS_OPEN = "ds_open"  # selectbox: sample to open in Explain
+
+# widget keys whose values should survive a page switch (Streamlit drops state of
+# widgets that are not rendered; re-assigning them at the top of each run keeps them)
+PERSISTENT = (MODEL, TARGET, SEED, TOP_K, IMAGE_SOURCE, IMAGE_SAMPLE, TEXT, TABLE_SOURCE,
+              TABLE_SAMPLE, CSV_ROW)
+PERSISTENT_PREFIXES = ("param::", METHODS + "::", COMPARE_METHODS + "::")
+
+
+def persist_widgets() -> None:
+    """Keep the shared widget values when the user moves between pages."""
+    for key in list(st.session_state):
+        if key in PERSISTENT or str(key).startswith(PERSISTENT_PREFIXES):
+            st.session_state[key] = st.session_state[key]
+
+
+def get(key: str, default: Any = None) -> Any:
+    return st.session_state.get(key, default)
+
+
+def put(key: str, value: Any) -> None:
+    st.session_state[key] = value
+
+
+def per_model(key: str, model: str) -> Any:
+    """A value stored per model under a dict-valued key (None when absent)."""
+    return st.session_state.get(key, {}).get(model)
+
+
+def put_per_model(key: str, model: str, value: Any) -> None:
+    store = dict(st.session_state.get(key, {}))
+    store[model] = value
+    st.session_state[key] = store
+
+
+def widget_key(*parts: Any) -> str:
+    """A stable widget key built from plain parts, e.g. ("param", "smoothgrad", "nt_samples")."""
+    return "::".join(str(p) for p in parts)
+
+
+def digest(data: bytes | str) -> str:
+    """Short content hash used as the plain cache key of an input."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def params_json(params: dict[str, Any]) -> str:
+    """Plain, order-independent cache key for a parameter dict."""
+    return json.dumps(params, sort_keys=True, default=str)

@@ -1,0 +1,30 @@
+"""Helpers shared by the browser tests and the fixtures in tests/conftest.py."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+
+def wait_for_app_idle(pg, timeout: float = 60_000) -> None:
+    """Connected websocket + script finished. After an interaction, prefer waiting for the
+    expected DOM change (the rerun may not have started yet)."""
+    pg.wait_for_selector(
+        '[data-testid="stApp"][data-test-connection-state="CONNECTED"]'
+        '[data-test-script-state="notRunning"]',
+        timeout=timeout,
+    )
+
+
+def png_bytes(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def photo_png() -> bytes:
+    """A real photo (scikit-image's cat, bundled offline) as PNG bytes."""
+    from skimage import data
+
+    return png_bytes(data.chelsea())
