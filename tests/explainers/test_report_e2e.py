@@ -8,7 +8,6 @@ import pytest
 
 from explainers import explain
 from explainers.report import build_report, save
-from explainers.report.pdf import ARGS
 from tests.explainers.test_report_stubs import digit_image, stubs_fixture  # noqa: F401
 
 CHROMIUM = "/usr/bin/chromium"
@@ -35,15 +34,14 @@ def _report(stubs, kind: str):
 
 
 @pytest.mark.parametrize("kind", ["stub-tabular", "stub-image", "stub-text"])
-def test_html_renders_every_chart_offline(stubs, chromium, tmp_path, kind):
-    from playwright.sync_api import sync_playwright
-
+def test_html_renders_every_chart_offline(stubs, pw_browser, tmp_path, kind):
+    # the session's one browser (tests/conftest.py): a second sync_playwright() in the same
+    # thread fails once the dashboard e2e tests have started theirs
     path = save(_report(stubs, kind), tmp_path / "report.html")
     expected = path.read_text().count('class="plotly-graph-div"')
     outside, errors, dialogs = [], [], []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, headless=True, args=ARGS)
-        context = browser.new_context(offline=True)
+    context = pw_browser.new_context(offline=True)
+    try:
         page = context.new_page()
         page.on("request", lambda r: None if r.url.startswith(("file:", "data:", "blob:"))
                 else outside.append(r.url))
@@ -58,7 +56,8 @@ def test_html_renders_every_chart_offline(stubs, chromium, tmp_path, kind):
         svgs = page.evaluate("[...document.querySelectorAll('.js-plotly-plot')]"
                              ".filter(d => d.querySelector('svg.main-svg')).length")
         page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
-        browser.close()
+    finally:
+        context.close()
     assert drawn == svgs == expected >= 2
     assert outside == [] and errors == [] and dialogs == []
 
