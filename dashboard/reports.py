@@ -22,9 +22,17 @@ def report_module() -> Any | None:
         return None
 
 
+def _trust(model: ModelAdapter, inp: UserInput) -> dict[str, Any]:
+    """The Trust page's last run for this model and input ({} if none): its report and key."""
+    from dashboard.trust_panel import current
+
+    return current(cache.key(model), inp.key) or {}
+
+
 def _build(model: ModelAdapter, inp: UserInput, results: list[Attribution], fmt: str) -> bytes:
     rep = report_module()
-    report = rep.build_report(model, inp.raw, results, seed=int(state.get(state.SEED) or 0))
+    report = rep.build_report(model, inp.raw, results, trust=_trust(model, inp).get("report"),
+                              seed=int(state.get(state.SEED) or 0))
     if fmt == "html":
         return rep.to_html_bytes(report)
     if fmt == "pdf":
@@ -40,7 +48,8 @@ def report_buttons(model: ModelAdapter, inp: UserInput, results: list[Attributio
         return
     key = state.params_json({"input": inp.key, "model": cache.key(model), "tag": tag,
                              "results": [(a.method, a.params.get("seed"), a.target)
-                                         for a in results]})
+                                         for a in results],
+                             "trust": _trust(model, inp).get("key")})
     files = state.get(state.REPORT) or {}
     if files.get("key") != key:
         files = {"key": key}

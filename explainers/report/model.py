@@ -93,9 +93,17 @@ def model_card(model: ModelAdapter) -> dict[str, Any]:
 
 
 def build_report(model: ModelAdapter, raw: Any, attributions: list[Attribution],
-                 trust: dict[str, dict[str, float]] | None = None, seed: int | None = None,
+                 trust: Any = None, seed: int | None = None,
                  sections: list[Section] | None = None, title: str = "") -> Report:
-    """A Report for one raw input explained by several methods (computed already)."""
+    """A Report for one raw input explained by several methods (computed already).
+
+    `trust`: method -> score name -> value, or an explainers.metrics.TrustReport (its numbers
+    go to each method's table and JSON, its readings and curves to trust sections).
+    """
+    if trust is not None and not isinstance(trust, dict):
+        from explainers.report.trust import trust_numbers, trust_sections
+
+        sections, trust = [*(sections or []), *trust_sections(trust)], trust_numbers(trust)
     arrays: dict[str, np.ndarray] = {}
     info = model.info
     record = input_record(raw, info.modality, tuple(info.feature_names), arrays)
