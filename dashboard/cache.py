@@ -1,8 +1,17 @@
-"""Process-wide caches: models by plain name (cache_resource), results by plain keys (cache_data)."""
+"""Process-wide caches: models by plain name (cache_resource), results by plain keys (cache_data).
+
+Models kept for a session (compressed copies) cannot be loaded by name and st.cache_data cannot
+hash an adapter, so they travel as a plain key "kept:<sha256 of the weights>": `register` puts
+the adapter in a per-process weak registry under that key, and `resolve` (used by every cached
+function) looks a key up in this session's kept models first, then the registry, then loads a
+built-in name or user path. The sha256 in the key keeps sessions' same-named copies apart and
+lets identical weights share cached results.
+"""
 from __future__ import annotations
 
 import contextvars
 import json
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +20,7 @@ import streamlit as st
 import torch
 
 import explainers
+from dashboard import state
 from models import InputError, ModelAdapter, list_models, load_model
 
 Progress = Callable[[int, int], Any]
@@ -32,15 +42,54 @@ def get_model(name: str) -> ModelAdapter:
     return model
 
 
+KEPT_PREFIX = "kept:"
+_KEPT: weakref.WeakValueDictionary[str, ModelAdapter] = weakref.WeakValueDictionary()
+
+
+def kept_key(model: ModelAdapter) -> str:
+    """The plain key of a session-kept (compressed) model: its weights' sha256."""
+    if not model.info.sha256:
+        raise InputError(f"{model.info.name} has no sha256 of its weights, so it cannot be kept")
+    return KEPT_PREFIX + model.info.sha256
+
+
+def register(model: ModelAdapter) -> str:
+    """Put a kept model in the per-process registry (weakly: it lives while a session keeps it)."""
+    k = kept_key(model)
+    _KEPT[k] = model
+    return k
+
+
+def kept_models() -> dict[str, ModelAdapter]:
+    """This session's kept models by display name."""
+    return dict(st.session_state.get(state.COMPRESSED_MODELS) or {})
+
+
+def resolve(name: str) -> ModelAdapter:
+    """A model by plain key: this session's kept models, the registry, then get_model(name)."""
+    if name.startswith(KEPT_PREFIX):
+        for model in kept_models().values():
+            if kept_key(model) == name:
+                return model
+        model = _KEPT.get(name)
+        if model is None:
+            raise InputError(f"no kept model {name!r} in this session; keep it again on the "
+                             f"Compression page (kept here: {list(kept_models())})")
+        return model
+    return get_model(name)
+
+
 def key(model: ModelAdapter) -> str:
-    """The plain cache key of a loaded model: the name or path it was loaded by."""
+    """The plain cache key of a model: the name or path it was loaded by, or its kept key."""
+    if getattr(model, "compression", None) is not None and model.info.sha256:
+        return register(model)
     return _LOAD_KEYS.get(id(model), model.info.name)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def get_samples(name: str, n: int | None = None) -> list[tuple[Any, int]]:
     """The model's bundled held-out samples (read-only; shared by sessions)."""
-    model = get_model(name)
+    model = resolve(name)
     if not hasattr(model, "samples"):
         return []
     return list(model.samples(n, 0))
@@ -49,7 +98,7 @@ def get_samples(name: str, n: int | None = None) -> list[tuple[Any, int]]:
 @st.cache_data(show_spinner=False, max_entries=1024)
 def predict(model_name: str, input_key: str, _raw: Any) -> np.ndarray:
     """Class probabilities for one input, keyed by model name and input hash."""
-    return np.asarray(get_model(model_name).predict(_raw), dtype=float)
+    return np.asarray(resolve(model_name).predict(_raw), dtype=float)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -57,22 +106,27 @@ def explain(model_name: str, input_key: str, method: str, target: int | None,
             params_json: str, _raw: Any, _progress: Progress | None = None
             ) -> explainers.Attribution:
     """One explanation, keyed by (model, input hash, method, target, params JSON)."""
-    params = passable(method, json.loads(params_json))
+    model = resolve(model_name)
+    params = passable(method, json.loads(params_json), model)
     if _progress is not None:
         params["progress"] = _progress
-    return explainers.explain(get_model(model_name), _raw, method, target=target, **params)
+    return explainers.explain(model, _raw, method, target=target, **params)
 
 
 CLASHES = ("model", "raw", "method", "target")  # explain()'s own argument names
 
 
-def passable(method: str, params: dict[str, Any]) -> dict[str, Any]:
+def passable(method: str, params: dict[str, Any], model: ModelAdapter | None = None
+             ) -> dict[str, Any]:
     """Parameters explain() can take: one named like its own arguments is left to its default.
 
     (IG's integration rule is a Param named "method", which explain(model, raw, method, ...)
     cannot receive as a keyword; a non-default value is reported instead of crashing.)
     """
-    defaults = {p.name: p.default for p in explainers.get_method(method).params}
+    spec = explainers.get_method(method)
+    specs = spec.params_for(model) if model is not None and hasattr(spec, "params_for") \
+        else spec.params
+    defaults = {p.name: p.default for p in specs}
     out = {}
     for name, value in params.items():
         if name not in CLASHES:
@@ -87,7 +141,7 @@ def passable(method: str, params: dict[str, Any]) -> dict[str, Any]:
 @st.cache_data(show_spinner=False, max_entries=64)
 def attention(model_name: str, input_key: str, _raw: Any) -> tuple[np.ndarray, tuple[str, ...]]:
     """Attention weights [layers, heads, T, T] and the tokens, for a transformer model."""
-    model = get_model(model_name)
+    model = resolve(model_name)
     with model.lock, torch.no_grad():
         x = model.preprocess(_raw)
         weights = model.attention(x)
@@ -108,3 +162,21 @@ def ui_progress(bar: Any, start: float, span: float, text: str) -> Progress:
         ctx.run(bar.progress, min(max(frac, 0.0), 1.0), text=text)
 
     return update
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def modality_share(model_name: str, input_key: str, method: str, target: int, params_json: str,
+                   _raw: Any, _a: explainers.Attribution) -> dict[str, Any]:
+    """explainers.fusion.modality_share of one fusion result, keyed like the result itself."""
+    from explainers.fusion import modality_share as share
+
+    return share(resolve(model_name), _raw, _a)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def cross_modal(model_name: str, input_key: str, method: str, target: int, params_json: str,
+                _raw: Any) -> Any:
+    """explainers.fusion.cross_modal (image maps with each token masked), for one result."""
+    from explainers.fusion import cross_modal as run
+
+    return run(resolve(model_name), _raw, target, method, **json.loads(params_json))

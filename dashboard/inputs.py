@@ -160,26 +160,27 @@ def image_input(model: ModelAdapter) -> UserInput | None:
 
 
 # ---------------------------------------------------------------- text
-def _set_text(text: str) -> None:
-    st.session_state[state.TEXT] = text
+def _set_text(text: str, key: str = state.TEXT) -> None:
+    st.session_state[key] = text
 
 
-def text_input(model: ModelAdapter, default: str | None = None) -> UserInput | None:
-    """Type or paste, upload a .txt, or click an example sentence."""
+def text_input(model: ModelAdapter, default: str | None = None, key: str = state.TEXT
+               ) -> UserInput | None:
+    """Type or paste, upload a .txt, or click an example sentence (text kept under `key`)."""
     samples = cache.get_samples(cache.key(model), 200)
-    examples = [str(_part(raw, "text")) for raw, _ in samples[:4]]
-    if state.TEXT not in st.session_state:
-        state.put(state.TEXT, default or (examples[0] if examples else DEFAULT_TEXT))
+    examples = list(dict.fromkeys(str(_part(raw, "text")) for raw, _ in samples[:8]))[:4]
+    if key not in st.session_state:
+        state.put(key, default or (examples[0] if examples else DEFAULT_TEXT))
     if examples:
         st.caption("Examples (click to use):")
         for i, text in enumerate(examples):
             st.button(text[:90] + ("..." if len(text) > 90 else ""), on_click=_set_text,
-                      args=(text,), key=state.widget_key("example", i))
+                      args=(text, key), key=state.widget_key("example", i))
     up = st.file_uploader("...or upload a .txt file", type=["txt"], key=state.TEXT_UPLOAD)
     if up is not None and state.get(state.TEXT_APPLIED) != up.file_id:
         state.put(state.TEXT_APPLIED, up.file_id)
-        _set_text(read_text(up.getvalue(), up.name))
-    text = st.text_area("Text", key=state.TEXT, height=100, max_chars=MAX_TEXT_CHARS)
+        _set_text(read_text(up.getvalue(), up.name), key)
+    text = st.text_area("Text", key=key, height=100, max_chars=MAX_TEXT_CHARS)
     if not text.strip():
         raise InputError("the text is empty: type or paste a sentence")
     return UserInput(text, state.digest(text), text[:40] + ("..." if len(text) > 40 else ""))
@@ -269,12 +270,13 @@ def input_section(model: ModelAdapter) -> UserInput | None:
 
 
 def fusion_input(model: ModelAdapter) -> UserInput | None:
-    """Image + text together (e.g. digit-text-fusion)."""
+    """Image + text together (e.g. digit-text-fusion): a digit (sample/upload/draw) and a phrase
+    kept apart from the text models' box, so a film review does not land in here."""
     left, right = st.columns(2)
     with left:
         image = image_input(model)
     with right:
-        text = text_input(model)
+        text = text_input(model, key=state.FUSION_TEXT)
     if image is None or text is None:
         return None
     raw = {"image": _part(image.raw, "image"), "text": text.raw}

@@ -1,18 +1,22 @@
 """Result panels (one per method, fitting the attribution's kind) and the download buttons."""
 from __future__ import annotations
 
+import html
 import io
 import json
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import streamlit as st
 
-from dashboard import state
+from dashboard import cache, state
 from dashboard.figures import plot
 from dashboard.inputs import UserInput, picture
 from explainers import Attribution, get_method
-from models import ModelAdapter
+from models import GlassboxError, ModelAdapter
+
+SHOWN_ERRORS = (GlassboxError, ValueError, RuntimeError)  # shown in the panel, never fatal
 
 
 def method_label(name: str) -> str:
@@ -44,9 +48,11 @@ def result_panel(model: ModelAdapter, inp: UserInput, a: Attribution | str, name
         return
     st.caption(summary_line(a))
     key = state.widget_key(tag, name)
-    if a.kind in ("image", "fusion"):
+    if a.kind == "fusion":
+        _fusion_plots(model, inp, a, key)
+    if a.kind == "image":
         _image_plots(model, inp, a, key)
-    if a.kind in ("tokens", "fusion"):
+    if a.kind == "tokens":
         _token_plots(a, key)
     if a.kind == "features":
         row = inp.raw if isinstance(inp.raw, dict) else {}
@@ -62,8 +68,6 @@ def _image_plots(model: ModelAdapter, inp: UserInput, a: Attribution, key: str) 
     st.plotly_chart(_square(plot("heatmap_overlay")(a, picture(model, inp.raw), opacity)),
                     key=key + "::overlay")
     st.plotly_chart(_square(plot("raw_map")(a), 300), key=key + "::raw")
-    if a.kind == "fusion":
-        st.plotly_chart(plot("modality_share")(modality_shares(a)), key=key + "::share")
 
 
 def _square(fig: Any, height: int = 380) -> Any:
@@ -74,15 +78,87 @@ def _square(fig: Any, height: int = 380) -> Any:
 
 def _token_plots(a: Attribution, key: str) -> None:
     st.markdown(plot("token_highlight")(a), unsafe_allow_html=True)  # escaped by the plot
-    if a.kind == "tokens":
-        st.plotly_chart(plot("top_units_bar")(a, 10), key=key + "::bar")
+    st.plotly_chart(plot("top_units_bar")(a, 10), key=key + "::bar")
 
 
-def modality_shares(a: Attribution) -> dict[str, float]:
-    """Share of total |attribution| per modality of a fusion result."""
-    totals = {k: float(np.abs(np.asarray(v, float)).sum()) for k, v in a.values.items()}
-    whole = sum(totals.values()) or 1.0
-    return {k: v / whole for k, v in totals.items()}
+# ---------------------------------------------------------------- fusion (image + text)
+def split_fusion(a: Attribution) -> tuple[Attribution, Attribution]:
+    """A fusion result as an image result [H, W] and a token result [T]: same method, target,
+    params and numbers, so the image and token plots take each part as they are."""
+    tokens = a.units.get("text", ()) if isinstance(a.units, dict) else ()
+    image = replace(a, values=np.asarray(a.values["image"]), units=(), modality="image")
+    text = replace(a, values=np.asarray(a.values["text"]), units=tuple(tokens), modality="text")
+    return image, text
+
+
+def _fusion_plots(model: ModelAdapter, inp: UserInput, a: Attribution, key: str) -> None:
+    """Both parts of one attribution, the modality shares, and the cross-modal view on request."""
+    image, text = split_fusion(a)
+    st.markdown("**Image part**")
+    _image_plots(model, inp, image, key)
+    st.markdown("**Text part**")
+    _token_plots(text, key)
+    _share_plots(model, inp, a, key)
+    _cross_modal(model, inp, a, key)
+
+
+def _result_args(model: ModelAdapter, inp: UserInput, a: Attribution) -> tuple[Any, ...]:
+    """The plain cache key of a follow-up computation on a result: model, input, method,
+    target (resolved), the method's resolved params."""
+    return cache.key(model), inp.key, a.method, int(a.target), state.params_json(a.params)
+
+
+def _share_plots(model: ModelAdapter, inp: UserInput, a: Attribution, key: str) -> None:
+    """Share of |attribution| and of the output change under modality ablation, as bars."""
+    try:
+        shares = cache.modality_share(*_result_args(model, inp, a), inp.raw, a)
+    except SHOWN_ERRORS as exc:
+        st.error(f"Modality share failed: {exc}")
+        return
+    left, right = st.columns(2)
+    attribution = plot("modality_share")(shares["attribution"])
+    attribution.update_layout(title="share of |attribution|")  # fits half a panel
+    left.plotly_chart(attribution, key=key + "::share")
+    ablation = plot("modality_share")(shares["ablation"])
+    ablation.update_layout(title="share of output change")
+    right.plotly_chart(ablation, key=key + "::share_ablation")
+    st.caption("Left: share of total |attribution|. Right: share of the drop in p(target) when "
+               "the modality is removed (black image / all-[PAD] text).")
+    p = shares["probability"]
+    st.caption(f"p({html.escape(a.target_label)}): both {p['full']:.1%} · image only "
+               f"{p['image_only']:.1%} · text only {p['text_only']:.1%} · neither "
+               f"{p['neither']:.1%}")
+
+
+def _cross_modal(model: ModelAdapter, inp: UserInput, a: Attribution, key: str) -> None:
+    """Per token: the output change when it is masked, and what it adds to each pixel's score."""
+    st.markdown("**Cross-modal: which words move which pixels**")
+    args = _result_args(model, inp, a)
+    asked = set(state.get(state.CROSS_MODAL) or ())
+    run = state.params_json(list(args))
+    if run not in asked:
+        if not st.button("Compute cross-modal view", key=key + "::cross_run",
+                         help="Re-runs the method with each token masked ([PAD]), in one batch."):
+            return
+        state.put(state.CROSS_MODAL, asked | {run})
+    try:
+        cm = cache.cross_modal(*args, inp.raw)
+    except SHOWN_ERRORS as exc:
+        st.error(f"Cross-modal view failed: {exc}")
+        return
+    change = replace(a, values=np.asarray(cm.output_change), units=cm.tokens, modality="text",
+                     extras={}, delta=None, base_value=None)
+    bar = plot("top_units_bar")(change, len(cm.tokens))
+    bar.update_layout(title="output change when the token is masked",
+                      xaxis_title=f"p({html.escape(a.target_label)}) drop")
+    st.plotly_chart(bar, key=key + "::cross_change")
+    t = st.selectbox("Token", range(len(cm.tokens)), index=int(np.argmax(cm.influence)),
+                     format_func=lambda i: f"{i}: {cm.tokens[i]}",
+                     key=state.widget_key(state.CROSS_TOKEN, key))
+    diff = replace(change, values=np.asarray(cm.difference[t]), units=(), modality="image")
+    fig = plot("heatmap_overlay")(diff, picture(model, inp.raw), 0.7)
+    fig.update_layout(title=f"what {html.escape(repr(cm.tokens[t]))} adds to each pixel")
+    st.plotly_chart(_square(fig), key=key + "::cross_map")
 
 
 def result_grid(model: ModelAdapter, inp: UserInput, items: list[tuple[str, Any]],

@@ -37,10 +37,26 @@ def default_methods(model: ModelAdapter, available: list[str], n: int = 2) -> li
     return (wanted or available)[:n]
 
 
+def is_user_model(model: ModelAdapter) -> bool:
+    """Loaded from a user's file (info.source is its path), not built in or a compressed copy."""
+    source = model.info.source or "builtin"
+    return source != "builtin" and not source.startswith("compressed:")
+
+
+def available_methods(model: ModelAdapter) -> list[str]:
+    """The methods to offer: for a user's model only those its preflight passed (cached per
+    model object by explainers.preflight), else every registered method that supports it."""
+    if is_user_model(model):
+        from explainers.preflight import usable_methods
+
+        return list(usable_methods(model))
+    return list_methods(model)
+
+
 def method_picker(model: ModelAdapter, key: str = state.METHODS, n_default: int = 2,
                   label: str = "Methods") -> tuple[list[str], dict[str, dict[str, Any]]]:
     """Multiselect of the methods that fit the model, then each method's parameter widgets."""
-    available = list_methods(model)
+    available = available_methods(model)
     if not available:
         st.warning(f"No explanation method supports {model.info.name} yet.")
         return [], {}

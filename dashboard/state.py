@@ -10,6 +10,7 @@ import streamlit as st
 # ---------------------------------------------------------------- sidebar (all pages)
 MODEL = "model_name"  # selectbox: the chosen model (built-in name or user model path)
 USER_MODELS = "user_models"  # dict: display name -> path, filled by the Bring-your-own page
+COMPRESSED_MODELS = "compressed_models"  # dict: display name -> adapter, kept on Compression
 TARGET = "target_choice"  # selectbox: -1 = predicted class, else a class index
 SEED = "seed"  # number_input: seed for stochastic methods
 TOP_K = "top_k"  # slider: classes shown in the prediction chart
@@ -20,6 +21,7 @@ IMAGE_SAMPLE = "image_sample"  # selectbox: index into the model's samples
 IMAGE_UPLOAD = "image_upload"  # file_uploader
 CANVAS = "digit_canvas"  # st_canvas
 TEXT = "text_input"  # text_area
+FUSION_TEXT = "fusion_text"  # text_area: the phrase of an image+text (fusion) model
 TEXT_UPLOAD = "text_upload"  # file_uploader (.txt)
 TEXT_APPLIED = "text_applied"  # file id of the .txt already copied into the text box
 TABLE_SOURCE = "table_source"  # radio: Data set / CSV
@@ -62,10 +64,27 @@ DS_RUN = "ds_run"
 DS_SUMMARY = "ds_summary"  # dict: {"key": ..., "value": summary}
 DS_OPEN = "ds_open"  # selectbox: sample to open in Explain
 
+# ---------------------------------------------------------------- Explain page, fusion models
+CROSS_MODAL = "cross_modal"  # set of result keys whose cross-modal view was asked for
+CROSS_TOKEN = "cross_token"  # selectbox prefix: the token whose difference map is shown
+
+# ---------------------------------------------------------------- Bring your own model page
+BYOM_PREFLIGHTS = "byom_preflights"  # dict: path -> Preflight
+BYOM_UPLOAD, BYOM_SIDECAR, BYOM_LOAD = "byom_upload", "byom_sidecar", "byom_load"
+BYOM_FORM = "byom_form"  # prefix of the form widgets
+
+# ---------------------------------------------------------------- Compression page
+C_OP, C_KIND, C_SCOPE, C_AMOUNTS = "compress_op", "compress_kind", "compress_scope", "compress_amounts"
+C_MODE, C_METHODS, C_N_EXPLAIN = "compress_mode", "compress_methods", "compress_n_explain"
+C_N_ACC, C_RUN, C_RESULT = "compress_n_accuracy", "compress_run", "compress_result"
+C_PICK, C_SAMPLE, C_MAPS = "compress_pick", "compress_sample", "compress_maps"
+C_DISTILL = ("compress_width", "compress_temperature", "compress_alpha", "compress_epochs",
+             "compress_seconds")
+
 # widget keys whose values should survive a page switch (Streamlit drops state of
 # widgets that are not rendered; re-assigning them at the top of each run keeps them)
-PERSISTENT = (MODEL, TARGET, SEED, TOP_K, IMAGE_SOURCE, IMAGE_SAMPLE, TEXT, TABLE_SOURCE,
-              TABLE_SAMPLE, CSV_ROW)
+PERSISTENT = (MODEL, TARGET, SEED, TOP_K, IMAGE_SOURCE, IMAGE_SAMPLE, TEXT, FUSION_TEXT,
+              TABLE_SOURCE, TABLE_SAMPLE, CSV_ROW)
 PERSISTENT_PREFIXES = ("param::", METHODS + "::", COMPARE_METHODS + "::")
 
 
@@ -110,3 +129,12 @@ def digest(data: bytes | str) -> str:
 def params_json(params: dict[str, Any]) -> str:
     """Plain, order-independent cache key for a parameter dict."""
     return json.dumps(params, sort_keys=True, default=str)
+
+
+# ---- Trust page
+TRUST_METHODS = "trust_methods"  # multiselect prefix, one per model
+TRUST_HEAVY = "trust_heavy"  # checkbox: also run stability, sanity check, max-sensitivity
+TRUST_STEPS = "trust_steps"  # slider: steps of the deletion/insertion curves
+TRUST_K = "trust_k"  # number_input: seeds for the stability score
+TRUST_RUN = "trust_run"  # button
+TRUST_RESULTS = "trust_results"  # dict: {"key", "model", "input", "report", "errors", "error"}

@@ -25,10 +25,13 @@ def default_model(names: list[str]) -> str:
 
 
 def model_options() -> dict[str, str]:
-    """Load key -> display name: the built-ins, then the models this session loaded."""
+    """Load key -> display name: the built-ins, the models this session loaded, then the
+    compressed copies it kept (plain "kept:<sha256>" keys, see dashboard/cache.py)."""
     options = {name: name for name in cache.model_names()}
     for name, path in (state.get(state.USER_MODELS) or {}).items():
         options[str(path)] = f"{name} (yours)"
+    for name, model in cache.kept_models().items():
+        options[cache.register(model)] = f"{name} (kept)"
     return options
 
 
@@ -41,7 +44,7 @@ def model_sidebar() -> ModelAdapter | None:
                                 help="Built-in demo models, and any model you loaded.")
     try:
         with st.spinner(f"Loading {options[name]}..."):
-            model = cache.get_model(name)
+            model = cache.resolve(name)
     except (GlassboxError, ValueError, ImportError, OSError) as exc:
         st.sidebar.error(f"Could not load {options[name]}: {exc}")
         return None
@@ -98,7 +101,9 @@ def seed_widget() -> int:
 def param_widget(method: str, p: Param, where: Any = st) -> Any:
     """One widget for one parameter, built from its spec; keyed by method and name."""
     key = state.widget_key("param", method, p.name)
-    if key not in st.session_state:  # default through session state: the value persists
+    if key not in st.session_state or not fits(p, st.session_state[key]):
+        # default through session state: the value persists (and one left by another model's
+        # spec of the same method, e.g. a choice it does not offer, is reset)
         state.put(key, p.default if p.kind != "str" else str(p.default))
     if p.kind == "bool":
         return where.checkbox(p.name, help=p.help, key=key)
@@ -117,6 +122,19 @@ def param_widget(method: str, p: Param, where: Any = st) -> Any:
     return where.text_input(p.name, help=p.help, key=key)
 
 
+def fits(p: Param, value: Any) -> bool:
+    """Whether a stored widget value is valid for this spec (kind, choices, range)."""
+    if p.kind == "choice":
+        return value in p.choices
+    if p.kind == "bool":
+        return isinstance(value, bool)
+    if p.kind in ("int", "float"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        return (p.min is None or value >= p.min) and (p.max is None or value <= p.max)
+    return isinstance(value, str)
+
+
 def layer_widget(method: str, p: Param, model: ModelAdapter, where: Any = st) -> str:
     """Grad-CAM style 'layer' parameters: a choice among the model's conv layers."""
     key = state.widget_key("param", method, p.name)
@@ -130,10 +148,12 @@ def layer_widget(method: str, p: Param, model: ModelAdapter, where: Any = st) ->
 
 def param_widgets(method: Explainer, where: Any = st, model: ModelAdapter | None = None
                   ) -> dict[str, Any]:
-    """Widgets for every parameter of a method; returns {name: value}."""
+    """Widgets for every parameter of a method (its spec for this model); returns {name: value}."""
     out = {}
-    for p in method.params:
-        if p.name == "layer" and p.kind == "str" and hasattr(model, "conv_layers"):
+    specs = method.params_for(model) if model is not None and hasattr(method, "params_for") \
+        else method.params
+    for p in specs:
+        if p.name == "layer" and hasattr(model, "conv_layers"):  # "" = the model's default
             out[p.name] = layer_widget(method.name, p, model, where)
         else:
             out[p.name] = param_widget(method.name, p, where)

@@ -11,18 +11,18 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import cache
+from dashboard import cache, state
 from explainers.preflight import Preflight, preflight
 from models import GlassboxError
 from models.user import ARCHITECTURES, parse_sidecar
 from models.user.safety import check_bytes, max_upload_bytes
 from models.user.sidecar import parse_text
 
-# session keys of this page (dashboard/state.py has none for user models yet)
-USER_MODELS = "user_models"  # dict: display name -> path (load with cache.get_model(path))
-PREFLIGHTS = "byom_preflights"  # dict: path -> Preflight
-UPLOAD, SIDECAR_UPLOAD, LOAD = "byom_upload", "byom_sidecar", "byom_load"
-FORM = "byom_form"  # prefix of the form widgets
+# session keys of this page (all in dashboard/state.py)
+USER_MODELS = state.USER_MODELS  # dict: display name -> path (load with cache.get_model(path))
+PREFLIGHTS = state.BYOM_PREFLIGHTS  # dict: path -> Preflight
+UPLOAD, SIDECAR_UPLOAD, LOAD = state.BYOM_UPLOAD, state.BYOM_SIDECAR, state.BYOM_LOAD
+FORM = state.BYOM_FORM  # prefix of the form widgets
 STORE_ENV = "GLASSBOX_USER_MODEL_DIR"
 MODEL_TYPES = ["pt", "pth", "ts", "jit", "pt2", "safetensors", "zip", "bin"]
 

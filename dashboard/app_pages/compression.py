@@ -7,21 +7,20 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import cache, state, widgets
+from dashboard import cache, runner, state, widgets
 from dashboard.figures import plot
 from explainers import Attribution, explain, list_methods
 from explainers import compare_models as cm
 from models import GlassboxError, ModelAdapter
 from models.compress import DistillConfig, distill, quantize_adapter
 
-# session keys of this page (to move into dashboard/state.py)
-KEPT = getattr(state, "COMPRESSED_MODELS", "compressed_models")  # name -> adapter, this session
-OP, KIND, SCOPE, AMOUNTS = "compress_op", "compress_kind", "compress_scope", "compress_amounts"
-MODE, METHODS, N_EXPLAIN = "compress_mode", "compress_methods", "compress_n_explain"
-N_ACC, RUN, RESULT = "compress_n_accuracy", "compress_run", "compress_result"
-PICK, SAMPLE, MAPS = "compress_pick", "compress_sample", "compress_maps"
-DISTILL_KEYS = ("compress_width", "compress_temperature", "compress_alpha", "compress_epochs",
-                "compress_seconds")
+# session keys of this page (all in dashboard/state.py)
+KEPT = state.COMPRESSED_MODELS  # name -> adapter, this session
+OP, KIND, SCOPE, AMOUNTS = state.C_OP, state.C_KIND, state.C_SCOPE, state.C_AMOUNTS
+MODE, METHODS, N_EXPLAIN = state.C_MODE, state.C_METHODS, state.C_N_EXPLAIN
+N_ACC, RUN, RESULT = state.C_N_ACC, state.C_RUN, state.C_RESULT
+PICK, SAMPLE, MAPS = state.C_PICK, state.C_SAMPLE, state.C_MAPS
+DISTILL_KEYS = state.C_DISTILL
 OPS = {"Prune": "prune", "Quantize": "quantize", "Distil": "distill"}
 AMOUNT_CHOICES = [0.0, 0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95]
 PREFERRED = ("saliency", "integrated_gradients", "grad_cam", "feature_ablation")
@@ -57,7 +56,7 @@ def op_settings() -> dict[str, Any]:
 
 
 def method_settings(model: ModelAdapter) -> tuple[list[str], int, int | None]:
-    available = list_methods(model)
+    available = runner.available_methods(model)  # a user's model: what its preflight passed
     default = [m for m in PREFERRED if m in available][:2]
     c1, c2, c3 = st.columns([3, 1, 1])
     methods = c1.multiselect("Explanation methods (drift)", available, default=default,
@@ -72,7 +71,7 @@ def run(model: ModelAdapter, s: dict[str, Any], methods: list[str], n_explain: i
     """Do the operation and the comparisons, with a progress bar."""
     bar = st.progress(0.0, text="Compressing...")
     kw = {"n_accuracy": n_acc, "n_explain": n_explain}
-    out: dict[str, Any] = {"op": s["op"], "model": model.info.name, "distill": None}
+    out: dict[str, Any] = {"op": s["op"], "model": cache.key(model), "distill": None}
     if s["op"] == "prune":
         prog = cache.ui_progress(bar, 0.0, 1.0, "Pruning and comparing")
         out["rows"] = cm.sweep(model, s["amounts"], methods, s["kind"], s["scope"],
@@ -154,7 +153,7 @@ def show_map(model: ModelAdapter, raw: Any, a: Attribution, key: str) -> None:
 def before_after(model: ModelAdapter, rows: list[tuple[ModelAdapter, cm.Comparison]]) -> None:
     """The same held-out input explained by the original and by one compressed model."""
     st.subheader("The same input, before and after")
-    samples = cache.get_samples(model.info.name, 50)
+    samples = cache.get_samples(cache.key(model), 50)
     if not samples:
         st.info("This model has no held-out samples to show.")
         return
@@ -197,6 +196,7 @@ def keep_buttons(rows: list[tuple[ModelAdapter, cm.Comparison]]) -> None:
         name = m.info.name
         if cols[j % len(cols)].button(f"Keep {name}", key=f"compress_keep::{name}",
                                       disabled=name in kept):
+            cache.register(m)  # plain key for the cached predict/explain of other pages
             kept[name] = m
             state.put(KEPT, kept)
             st.rerun()
@@ -241,7 +241,7 @@ def render() -> None:
         except (GlassboxError, ValueError, RuntimeError) as exc:
             st.error(str(exc))
     res = state.get(RESULT)
-    if not res or res["model"] != model.info.name:
+    if not res or res["model"] != cache.key(model):
         st.info("Choose an operation and press **Run**.")
         return
     results(model, res)
