@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,15 @@ from models import InputError, ModelAdapter
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
 MAX_IMAGE_PIXELS = 40_000_000
 MAX_TEXT_CHARS = 5_000
+# Streamlit's own cap (.streamlit/config.toml) is sized for model archives; inputs get a smaller one
+MAX_INPUT_MB = float(os.environ.get("GLASSBOX_MAX_INPUT_MB", 20))
+
+
+def check_size(data: bytes, name: str) -> None:
+    """InputError when an uploaded input file is over MAX_INPUT_MB."""
+    if len(data) > MAX_INPUT_MB * 1e6:
+        raise InputError(f"{name!r} is {len(data) / 1e6:.1f} MB; inputs are limited to "
+                         f"{MAX_INPUT_MB:g} MB (GLASSBOX_MAX_INPUT_MB)")
 GALLERY = 8
 DEFAULT_TEXT = "A warm, funny and beautifully acted film that I would happily watch again."
 
@@ -33,6 +43,7 @@ class UserInput:
 
 def read_image(data: bytes, name: str) -> Image.Image:
     """Decode uploaded bytes (first frame of an animation) into RGB; InputError if unreadable."""
+    check_size(data, name)
     try:
         img = Image.open(io.BytesIO(data))
         if img.width * img.height > MAX_IMAGE_PIXELS:
@@ -46,6 +57,7 @@ def read_image(data: bytes, name: str) -> Image.Image:
 
 def read_text(data: bytes, name: str) -> str:
     """Decode an uploaded .txt as UTF-8; InputError if it is not text."""
+    check_size(data, name)
     try:
         return data.decode("utf-8-sig")[:MAX_TEXT_CHARS]
     except UnicodeDecodeError as exc:
@@ -208,6 +220,7 @@ def edited_row(model: ModelAdapter, base: dict[str, float], key: str) -> dict[st
 
 def csv_rows(model: ModelAdapter, data: bytes, name: str) -> pd.DataFrame:
     """Read an uploaded CSV and check it has every feature column."""
+    check_size(data, name)
     try:
         df = pd.read_csv(io.BytesIO(data))
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:

@@ -159,3 +159,17 @@ def test_text_file_upload_fills_the_box_and_bad_bytes_error(stubs):
     at.file_uploader(key=state.TEXT_UPLOAD).upload("bin.txt", b"\xff\xfe\xfa", "text/plain").run()
     assert not at.exception
     assert errors(at) == ["'bin.txt' is not UTF-8 text"]
+
+
+def test_oversized_input_upload_is_refused_in_one_line(stubs, monkeypatch):
+    """Streamlit's cap is sized for model archives; input files have their own, smaller one."""
+    from dashboard import inputs
+
+    monkeypatch.setattr(inputs, "MAX_INPUT_MB", 0.001)  # 1 kB, so a small PNG is over it
+    at = start("stub-image")
+    at.radio(key=state.IMAGE_SOURCE).set_value("Upload").run()
+    data = png_bytes(np.random.default_rng(0).integers(0, 255, (40, 40, 3), dtype=np.uint8))
+    at.file_uploader(key=state.IMAGE_UPLOAD).upload("big.png", data, "image/png").run()
+    assert not at.exception
+    assert errors(at) == [f"'big.png' is {len(data) / 1e6:.1f} MB; inputs are limited to "
+                          "0.001 MB (GLASSBOX_MAX_INPUT_MB)"]
