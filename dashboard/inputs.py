@@ -27,6 +27,11 @@ def check_size(data: bytes, name: str) -> None:
     if len(data) > MAX_INPUT_MB * 1e6:
         raise InputError(f"{name!r} is {len(data) / 1e6:.1f} MB; inputs are limited to "
                          f"{MAX_INPUT_MB:g} MB (GLASSBOX_MAX_INPUT_MB)")
+
+
+def upload_mb() -> int:
+    """The browser-side cap for input uploaders (whole MB); check_size enforces it again here."""
+    return max(1, int(MAX_INPUT_MB))
 GALLERY = 8
 DEFAULT_TEXT = "A warm, funny and beautifully acted film that I would happily watch again."
 
@@ -127,7 +132,8 @@ def image_gallery(model: ModelAdapter, samples: list) -> UserInput | None:
 
 def image_upload(model: ModelAdapter) -> UserInput | None:
     """Upload PNG/JPEG/WebP/BMP/GIF; the last good upload survives page switches."""
-    up = st.file_uploader("Upload an image", type=IMAGE_TYPES, key=state.IMAGE_UPLOAD)
+    up = st.file_uploader("Upload an image", type=IMAGE_TYPES, key=state.IMAGE_UPLOAD,
+                          max_upload_size=upload_mb())
     if up is not None:
         read_image(up.getvalue(), up.name)  # a bad file errors here and is not kept
         state.put_per_model(state.LAST_UPLOAD, cache.key(model), (up.name, up.getvalue()))
@@ -188,7 +194,8 @@ def text_input(model: ModelAdapter, default: str | None = None, key: str = state
         for i, text in enumerate(examples):
             st.button(text[:90] + ("..." if len(text) > 90 else ""), on_click=_set_text,
                       args=(text, key), key=state.widget_key("example", i))
-    up = st.file_uploader("...or upload a .txt file", type=["txt"], key=state.TEXT_UPLOAD)
+    up = st.file_uploader("...or upload a .txt file", type=["txt"], key=state.TEXT_UPLOAD,
+                          max_upload_size=upload_mb())
     if up is not None and state.get(state.TEXT_APPLIED) != up.file_id:
         state.put(state.TEXT_APPLIED, up.file_id)
         _set_text(read_text(up.getvalue(), up.name), key)
@@ -241,7 +248,7 @@ def table_input(model: ModelAdapter) -> UserInput | None:
     source = st.radio("Row", sources, key=state.TABLE_SOURCE, horizontal=True)
     if source == "Upload CSV":
         up = st.file_uploader("CSV with one column per feature", type=["csv"],
-                              key=state.CSV_UPLOAD)
+                              key=state.CSV_UPLOAD, max_upload_size=upload_mb())
         if up is None:
             st.info("Upload a CSV whose columns are the model's features.")
             return None

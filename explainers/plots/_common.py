@@ -28,11 +28,25 @@ def is_signed(values: np.ndarray) -> bool:
     return bool(finite.size and finite.min() < 0)
 
 
+CLIP_PERCENTILE = 99.5  # colour limit for large maps; the z data and hover keep every value
+CLIP_MIN_SIZE = 10_000  # maps smaller than this (MNIST, tables, tokens) use their true max
+
+
+def color_limit(values: np.ndarray) -> float:
+    """The |value| at which the colour saturates: the max, or for large maps the 99.5th
+    percentile, so a few extreme pixels (common with pixel-level IG) don't wash the map out."""
+    finite = np.abs(values[np.isfinite(values)])
+    if not finite.size:
+        return 1.0
+    top = float(finite.max())
+    if finite.size >= CLIP_MIN_SIZE:
+        top = float(np.percentile(finite, CLIP_PERCENTILE)) or top
+    return top or 1.0
+
+
 def color_kwargs(values: np.ndarray) -> dict[str, Any]:
     """Diverging RdBu centred at 0 with symmetric limits for signed maps; sequential otherwise."""
-    finite = values[np.isfinite(values)]
-    top = float(np.abs(finite).max()) if finite.size else 0.0
-    top = top or 1.0
+    top = color_limit(values)
     if is_signed(values):
         return {"colorscale": DIVERGING, "zmin": -top, "zmax": top, "zmid": 0.0}
     return {"colorscale": SEQUENTIAL, "zmin": 0.0, "zmax": top}

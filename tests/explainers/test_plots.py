@@ -187,3 +187,16 @@ def test_figures_serialise_without_raw_user_strings():
     a = image_attr(np.ones((3, 3)), label=EVIL)
     text = json.dumps([P.raw_map(a).to_plotly_json()], default=str)
     assert EVIL not in text
+
+
+def test_large_maps_saturate_at_a_high_percentile_but_keep_their_values():
+    """A few extreme pixels must not wash out a 224x224 map; hover data stay exact."""
+    values = RNG.normal(0, 1, size=(224, 224))
+    values[0, 0] = 1000.0  # one outlier, as pixel-level IG often has
+    heat = P.raw_map(image_attr(values)).data[0]
+    limit = np.percentile(np.abs(values), 99.5)
+    assert heat.zmax == pytest.approx(limit) and heat.zmin == pytest.approx(-limit)
+    assert heat.zmax < 10  # not the outlier
+    np.testing.assert_allclose(np.asarray(heat.z), values)
+    small = RNG.normal(0, 1, size=(28, 28))
+    assert P.raw_map(image_attr(small)).data[0].zmax == pytest.approx(np.abs(small).max())
