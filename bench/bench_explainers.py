@@ -91,10 +91,11 @@ def ig_case(m, raw, steps: int, runs: int) -> dict:
         "case": f"IG, mnist-cnn, {steps} steps",
         "ours": lambda: explain(m, raw, "integrated_gradients", target=t,
                                           n_steps=steps, baselines="black"),
+        # both Captum calls also return the convergence delta, as explain() does
         "default": captum_nodes(lambda: ig.attribute(
-            x, baselines=b, target=t, n_steps=steps)),
+            x, baselines=b, target=t, n_steps=steps, return_convergence_delta=True)),
         "tuned": lambda: ig.attribute(x, baselines=b, target=t, n_steps=steps,
-                                                internal_batch_size=batch),
+                                      internal_batch_size=batch, return_convergence_delta=True),
         "floor": floor, "same": same, "kind": "gradient",
     }
 
