@@ -13,8 +13,8 @@ from tests.dashboard.helpers import decode, figures, start, traces
 def loadable(name: str):
     try:
         return load_model(name)
-    except Exception as exc:  # noqa: BLE001 - any failure means "not built yet" for a skip
-        pytest.skip(f"{name} is not available: {exc}")
+    except Exception as exc:  # noqa: BLE001 - every built-in ships: not loading is a failure
+        pytest.fail(f"{name} did not load: {exc}")
 
 
 def test_mnist_first_page_shows_integrated_gradients_of_the_first_sample():

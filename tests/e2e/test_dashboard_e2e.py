@@ -29,7 +29,7 @@ def choose_model(page, name: str) -> bool:
 
 def need_model(page, name: str) -> None:
     if not choose_model(page, name):
-        pytest.skip(f"{name} is not available yet (its weights are not built)")
+        pytest.fail(f"built-in {name} did not load")
 
 
 def click_explain(page) -> None:
@@ -133,7 +133,7 @@ def test_sentence_gives_highlighted_tokens_and_attention(page, artifacts_dir):
     expect(tokens.filter(has_text="wonderful").first).to_be_visible(timeout=LONG)
     save(page, artifacts_dir, "04_text_highlight.png")
     if not transformer:
-        pytest.skip("sentiment-minilm is not available yet: attention grid not checked")
+        pytest.fail("sentiment-minilm did not load: attention grid not checked")
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Attention").click()
     expect(page.get_by_text("layers x").first).to_be_visible(timeout=LONG)
     expect(page.locator(OVERLAY).first).to_be_visible(timeout=LONG)
@@ -158,7 +158,7 @@ def test_uploaded_photo_gets_imagenet_prediction_ig_and_gradcam(page, artifacts_
 
 def test_compare_agreement_and_dataset_summaries(page, artifacts_dir):
     if not choose_model(page, "mnist-cnn"):
-        pytest.skip("mnist-cnn is not available yet")
+        pytest.fail("mnist-cnn did not load")
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Compare").click()
     page.get_by_test_id("stButton").get_by_role("button", name="Compare").click()
     expect(page.get_by_text("Spearman rank correlation").first).to_be_visible(timeout=LONG)
