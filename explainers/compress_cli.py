@@ -13,6 +13,7 @@ from models.errors import GlassboxError, InputError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 OPS = ("prune", "quantize", "distill")
+REPORT_FORMATS = (".html", ".pdf")  # --out with these suffixes writes a report, else JSON
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-seconds", type=float, default=180.0, help="distill: time bound (180)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if present)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, help="result .json (default: print the JSON)")
+    p.add_argument("--out", default=None,
+                   help="result .json, or a .html / .pdf report (default: print the JSON)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
@@ -74,6 +76,11 @@ def _progress(quiet: bool) -> Any:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Do the operation and the comparisons; the JSON-ready result."""
+    return compute(args)[2]
+
+
+def compute(args: argparse.Namespace) -> tuple[Any, list[Any], dict[str, Any]]:
+    """(original model, its Comparisons, the JSON-ready result)."""
     from explainers import compare_models as cm
     from models import load_model
     from models.compress import DistillConfig, distill, quantize_adapter
@@ -88,10 +95,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.op == "prune":
         rows = cm.sweep(original, _amounts(args.amount), methods, args.kind, args.scope,
                         progress=progress, **kw)
-        out["results"] = [c.to_dict() for _, c in rows]
+        comps = [c for _, c in rows]
     elif args.op == "quantize":
         q = quantize_adapter(original, args.mode)
-        out["results"] = [cm.compare(original, q, methods, progress=progress, **kw).to_dict()]
+        comps = [cm.compare(original, q, methods, progress=progress, **kw)]
     else:
         cfg = DistillConfig(temperature=args.temperature, alpha=args.alpha, width=args.width,
                             epochs=args.epochs, max_seconds=args.max_seconds, seed=args.seed)
@@ -99,10 +106,32 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         out["distill"] = {k: getattr(r, k) for k in (
             "teacher_params", "student_params", "accuracy", "teacher_accuracy", "seconds",
             "steps_done", "steps_total", "stopped_early", "notice", "losses")}
-        out["results"] = [cm.compare(original, r.model, methods, progress=progress,
-                                     **kw).to_dict()]
+        comps = [cm.compare(original, r.model, methods, progress=progress, **kw)]
+    out["results"] = [c.to_dict() for c in comps]
     out["environment"] = _environment(original)
-    return out
+    return original, comps, out
+
+
+def _distill_note(result: dict[str, Any]) -> str:
+    d = result.get("distill")
+    if not d:
+        return ""
+    return (f"Distilled student: {d['student_params']} parameters (teacher "
+            f"{d['teacher_params']}), held-out accuracy {d['accuracy']:.4f} (teacher "
+            f"{d['teacher_accuracy']:.4f}), {d['seconds']:.1f} s." + (
+                f" {d['notice']}" if d["notice"] else ""))
+
+
+def write_report(original: Any, comps: list[Any], result: dict[str, Any], out: str,
+                 seed: int) -> Path:
+    """An HTML/PDF report: the original's maps of one held-out input and the compression section."""
+    from explainers.report import save
+    from explainers.report.compression import compression_report
+
+    report = compression_report(original, comps, seed=seed, note=_distill_note(result),
+                                title=f"Glassbox compression report: {original.info.name} "
+                                      f"({result['op']})")
+    return save(report, out)
 
 
 def _environment(model: Any) -> dict[str, str]:
@@ -140,8 +169,11 @@ def summary(result: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; exit 0 on success, 2 on bad input (one line), 1 on any other failure."""
     args = build_parser().parse_args(argv)
+    report = bool(args.out) and Path(args.out).suffix.lower() in REPORT_FORMATS
     try:
-        result = run(args)
+        original, comps, result = compute(args)
+        if report:
+            write_report(original, comps, result, args.out, args.seed)
     except GlassboxError as exc:
         if args.debug:
             traceback.print_exc()
@@ -154,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAIL
     text = json.dumps(result, indent=2, default=str)
     if args.out:
-        Path(args.out).write_text(text + "\n")
+        if not report:
+            Path(args.out).write_text(text + "\n")
         print(summary(result))
         print(f"wrote {args.out}")
     else:

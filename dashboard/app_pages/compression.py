@@ -204,6 +204,35 @@ def keep_buttons(rows: list[tuple[ModelAdapter, cm.Comparison]]) -> None:
         st.caption("Kept: " + ", ".join(kept) + " — pick them in the sidebar to explain them.")
 
 
+def _report_note(res: dict[str, Any]) -> str:
+    d = res["distill"]
+    if d is None:
+        return ""
+    return (f"Distilled student: {d.student_params:,} parameters (teacher {d.teacher_params:,}), "
+            f"held-out accuracy {d.accuracy:.4f} (teacher {d.teacher_accuracy:.4f}), "
+            f"{d.seconds:.1f} s." + (f" {d.notice}" if d.notice else ""))
+
+
+def report_download(model: ModelAdapter, res: dict[str, Any]) -> None:
+    """Build the HTML report of this run on click (kept with the run), then offer it."""
+    from explainers.report import to_html_bytes
+    from explainers.report.compression import compression_report
+
+    if "report" not in res and st.button("Build HTML report", key="compress_report_build"):
+        try:
+            with st.spinner("Building the HTML report..."):
+                report = compression_report(
+                    model, res["rows"], seed=int(state.get(state.SEED) or 0),
+                    note=_report_note(res),
+                    title=f"Glassbox compression report: {model.info.name} ({res['op']})")
+                res["report"] = to_html_bytes(report)
+        except (GlassboxError, ValueError) as exc:
+            st.error(f"Report failed: {exc}")
+    if "report" in res:
+        st.download_button("Report (HTML)", res["report"], f"compression-{res['op']}-report.html",
+                           "text/html", key="compress_report_dl", type="primary")
+
+
 def results(model: ModelAdapter, res: dict[str, Any]) -> None:
     rows = res["rows"]
     if res["distill"] is not None:
@@ -219,6 +248,7 @@ def results(model: ModelAdapter, res: dict[str, Any]) -> None:
     if res["op"] == "prune" and len(rows) > 1:
         sweep_charts(rows)
     cost_charts(rows, model.info.name)
+    report_download(model, res)
     before_after(model, rows)
     keep_buttons(rows)
 
