@@ -13,17 +13,13 @@ from typing import Any
 import numpy as np
 
 from explainers.base import Attribution, explain, get_method, list_methods
+from explainers.methods._common import GRADIENT_METHODS
 from models.base import ModelAdapter
 from models.compress import is_int8, predictions, prune_sweep
 from models.compress.measure import latencies, paired_ratio, size_report
 from models.errors import CancelledError, GlassboxError, InputError
 
 Progress = Callable[[int, int], Any]
-# methods that back-propagate: int8 kernels give them no (or wrong) gradients
-GRADIENT_METHODS = frozenset({
-    "saliency", "input_x_gradient", "integrated_gradients", "smoothgrad", "deeplift",
-    "gradient_shap", "deeplift_shap", "guided_backprop", "grad_cam", "guided_grad_cam",
-    "shap_gradient"})
 FALLBACKS = ("occlusion", "feature_ablation", "kernel_shap")  # forward passes only
 METHOD_ERRORS = (GlassboxError, RuntimeError, ValueError, TypeError, NotImplementedError)
 

@@ -15,6 +15,7 @@ from explainers import baselines as bl
 from explainers.base import Attribution, Explainer, Param
 from explainers.batching import Counter, counting, pick_batch, with_retry
 from models.base import ModelAdapter
+from models.compress import is_int8
 
 IMAGE, TEXT, TABULAR = "image", "text", "tabular"
 BASELINES = Param("baselines", "choice", "auto", choices=bl.ALL_KINDS, help=(
@@ -194,6 +195,13 @@ def merge_words(ctx: Ctx, a: np.ndarray, tokens: tuple) -> tuple[np.ndarray, tup
     return np.asarray(values), tuple(units)
 
 
+# methods that back-propagate: int8 kernels give them no (or wrong) gradients
+GRADIENT_METHODS = frozenset({
+    "saliency", "input_x_gradient", "integrated_gradients", "smoothgrad", "deeplift",
+    "gradient_shap", "deeplift_shap", "guided_backprop", "grad_cam", "guided_grad_cam",
+    "shap_gradient"})
+
+
 class Method(Explainer):
     """Template: resolve params, seed, preprocess, run(ctx) -> Attribution."""
 
@@ -241,4 +249,7 @@ class Method(Explainer):
         """'' when the model has what the method needs, else one line saying what is missing."""
         if model.info.modality == TEXT and not hasattr(model, "embedding_layer"):
             return f"{self.name} on text needs the model's embedding_layer"
+        if self.name in GRADIENT_METHODS and is_int8(model.module):
+            return (f"{self.name} needs gradients, and int8-quantized layers have none (torch "
+                    "only warns and returns zeros); use occlusion, feature_ablation or kernel_shap")
         return ""

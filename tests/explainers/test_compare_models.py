@@ -132,3 +132,20 @@ def test_unknown_method_is_an_error_and_a_method_that_does_not_apply_is_skipped(
     bag = bag_model()
     d = method_drift(bag, prune_adapter(bag, 0.5), "grad_cam", [("good film", 1)])
     assert math.isnan(d.spearman) and d.notice.startswith("skipped: grad_cam needs")
+
+
+def test_int8_model_is_not_offered_gradient_methods_and_explain_says_why():
+    """A kept int8 model is explained like any other: gradient methods refuse with one line."""
+    from explainers import explain, list_methods
+    from explainers.methods._common import GRADIENT_METHODS
+    from models import UnsupportedError, load_model
+    from models.compress import quantize_adapter
+
+    original = load_model("breast-cancer-mlp")
+    q = quantize_adapter(original, "int8")
+    offered = set(list_methods(q))
+    assert offered and not offered & GRADIENT_METHODS
+    assert set(list_methods(original)) & GRADIENT_METHODS  # the float model keeps them
+    raw = original.samples(1)[0][0]
+    with pytest.raises(UnsupportedError, match="int8-quantized layers have none"):
+        explain(q, raw, "integrated_gradients")
