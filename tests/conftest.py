@@ -108,6 +108,9 @@ def pw_browser():
         from playwright.sync_api import sync_playwright
     except ImportError:
         _missing("the playwright package is not installed (pip install playwright==1.65.2)")
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=30_000)  # 5 s default is too short on 2 busy cores
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser

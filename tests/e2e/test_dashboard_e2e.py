@@ -10,6 +10,7 @@ from tests.e2e.helpers import photo_png, wait_for_app_idle
 
 pytestmark = pytest.mark.e2e
 expect = pytest.importorskip("playwright.sync_api").expect
+PlaywrightTimeout = pytest.importorskip("playwright.sync_api").TimeoutError
 
 LONG = 180_000  # an explanation on 2 shared CPU cores can take a while
 OVERLAY = '[data-testid="stPlotlyChart"] g.heatmaplayer'
@@ -98,10 +99,17 @@ def test_tabular_row_edit_gives_waterfall_and_download(page, artifacts_dir):
     need_model(page, "breast-cancer-mlp")
     grid = page.get_by_test_id("stDataFrame").first
     expect(grid).to_be_visible()
-    box = grid.bounding_box()
-    page.mouse.click(box["x"] + 50, box["y"] + 53)  # first data cell (mean radius)
-    page.keyboard.press("Enter")  # open the cell editor (glide data grid overlay)
+    wait_for_app_idle(page, LONG)
     editor = page.locator("input.gdg-input")
+    for _ in range(4):  # the canvas grid may still be laying out on a busy machine: try again
+        box = grid.bounding_box()
+        page.mouse.click(box["x"] + 50, box["y"] + 53)  # first data cell (mean radius)
+        page.keyboard.press("Enter")  # open the cell editor (glide data grid overlay)
+        try:
+            editor.wait_for(state="visible", timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
     expect(editor).to_be_visible()
     editor.fill("25")
     editor.press("Enter")
