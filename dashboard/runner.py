@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import cache, state, widgets
+from dashboard import cache, inputs, state, widgets
 from dashboard.inputs import UserInput
 from dashboard.panels import method_label
 from explainers import Attribution, get_method, list_methods
@@ -120,3 +120,24 @@ def run_methods(model: ModelAdapter, inp: UserInput, target: int | None, selecte
         state.put_per_model(state.WALL, name, wall)
     bar.progress(1.0, text=f"Done: {n} method(s)")
     return items
+
+
+def collapsed_input(model: ModelAdapter, empty: str) -> tuple[UserInput, int, int] | None:
+    """The Explain page's input in a collapsed box, then target and seed, for pages that reuse
+    it (Compare, Trust); None after showing one line when there is no usable input."""
+    current = state.get(state.CURRENT) or {}
+    with st.expander(f"Input: {current.get('label', 'choose one')}", expanded=False):
+        try:
+            inp = inputs.input_section(model)
+        except USER_ERRORS as exc:
+            st.error(str(exc))
+            return None
+    if inp is None:
+        st.info(empty)
+        return None
+    try:
+        predicted = int(cache.predict(cache.key(model), inp.key, inp.raw).argmax())
+    except USER_ERRORS as exc:
+        st.error(str(exc))
+        return None
+    return inp, widgets.target_picker(model, predicted), widgets.seed_widget()

@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from dashboard import cache, inputs, panels, runner, state, widgets
+from dashboard import cache, panels, runner, state, widgets
 from dashboard.figures import plot
 from dashboard.inputs import UserInput
 from dashboard.runner import USER_ERRORS
@@ -98,23 +98,10 @@ def render() -> None:
     st.title("Compare methods")
     if model is None:
         return
-    current = state.get(state.CURRENT) or {}
-    with st.expander(f"Input: {current.get('label', 'choose one')}", expanded=False):
-        try:
-            inp = inputs.input_section(model)
-        except USER_ERRORS as exc:
-            st.error(str(exc))
-            inp = None
-    if inp is None:
-        st.info("Choose an input above.")
+    chosen = runner.collapsed_input(model, "Choose an input above.")
+    if chosen is None:
         return
-    try:
-        predicted = int(cache.predict(cache.key(model), inp.key, inp.raw).argmax())
-    except USER_ERRORS as exc:
-        st.error(str(exc))
-        return
-    target = widgets.target_picker(model, predicted)
-    seed = widgets.seed_widget()
+    inp, target, seed = chosen
     methods_section(model, inp, target, seed)
     st.subheader("Integrated Gradients: baseline explorer")
     baseline_section(model, inp, target)

@@ -5,7 +5,7 @@ import logging
 
 import streamlit as st
 
-from dashboard import cache, inputs, panels, runner, state, trust_panel, widgets
+from dashboard import cache, panels, runner, state, trust_panel, widgets
 from dashboard.inputs import UserInput
 from dashboard.runner import USER_ERRORS
 from explainers import list_methods
@@ -91,22 +91,11 @@ def render() -> None:
         return
     st.caption("Faithfulness (deletion/insertion curves against random), infidelity, "
                "completeness; on request stability, the sanity check and max-sensitivity.")
-    current = state.get(state.CURRENT) or {}
-    with st.expander(f"Input: {current.get('label', 'choose one')}", expanded=False):
-        try:
-            inp = inputs.input_section(model)
-        except USER_ERRORS as exc:
-            st.error(str(exc))
-            return
-    if inp is None:
-        st.info("No input yet: choose one on the Explain page (or in the Input box above).")
+    chosen = runner.collapsed_input(
+        model, "No input yet: choose one on the Explain page (or in the Input box above).")
+    if chosen is None:
         return
-    try:
-        predicted = int(cache.predict(cache.key(model), inp.key, inp.raw).argmax())
-    except USER_ERRORS as exc:
-        st.error(str(exc))
-        return
-    target, seed = widgets.target_picker(model, predicted), widgets.seed_widget()
+    inp, target, seed = chosen
     methods = method_choice(model, inp, target, seed)
     settings = controls(seed)
     if st.button("Score trust", type="primary", key=state.TRUST_RUN, disabled=not methods,
