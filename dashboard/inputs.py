@@ -111,14 +111,14 @@ def _pick_sample(i: int) -> None:
     st.session_state[state.IMAGE_SAMPLE] = i
 
 
-def image_gallery(model: ModelAdapter, samples: list) -> UserInput | None:
-    """Thumbnails of the first samples (click to pick) and a selectbox over all of them."""
+def image_gallery(model: ModelAdapter, samples: list, n: int = GALLERY) -> UserInput | None:
+    """Thumbnails of the first n samples (click to pick) and a selectbox over all of them."""
     if not samples:
         st.info("This model has no bundled samples: upload an image instead.")
         return None
     if state.get(state.IMAGE_SAMPLE) not in range(len(samples)):
         state.put(state.IMAGE_SAMPLE, 0)
-    cols = st.columns(min(GALLERY, len(samples)))
+    cols = st.columns(min(n, len(samples)))
     for i, col in enumerate(cols):
         raw, y = samples[i]
         col.image(picture(model, raw), width="stretch")
@@ -165,7 +165,7 @@ def image_draw(model: ModelAdapter) -> UserInput | None:
     return UserInput(digit, state.digest(digit.tobytes()), "your drawing")
 
 
-def image_input(model: ModelAdapter) -> UserInput | None:
+def image_input(model: ModelAdapter, gallery: int = GALLERY) -> UserInput | None:
     sources = ["Sample", "Upload"] + (["Draw"] if is_digit_model(model) else [])
     if state.get(state.IMAGE_SOURCE) not in sources:
         state.put(state.IMAGE_SOURCE, "Sample")
@@ -174,7 +174,7 @@ def image_input(model: ModelAdapter) -> UserInput | None:
         return image_upload(model)
     if source == "Draw":
         return image_draw(model)
-    return image_gallery(model, cache.get_samples(cache.key(model), 200))
+    return image_gallery(model, cache.get_samples(cache.key(model), 200), gallery)
 
 
 # ---------------------------------------------------------------- text
@@ -293,8 +293,8 @@ def fusion_input(model: ModelAdapter) -> UserInput | None:
     """Image + text together (e.g. digit-text-fusion): a digit (sample/upload/draw) and a phrase
     kept apart from the text models' box, so a film review does not land in here."""
     left, right = st.columns(2)
-    with left:
-        image = image_input(model)
+    with left:  # half the width: half as many thumbnails, so each stays legible
+        image = image_input(model, gallery=GALLERY // 2)
     with right:
         text = text_input(model, key=state.FUSION_TEXT)
     if image is None or text is None:
