@@ -1,40 +1,15 @@
 """Adapters for user models that are plain tensor -> logits modules (image and tabular)."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from models.base import BaseAdapter, ModelInfo
+from models.builtin.common import to_pil
 from models.errors import InputError
 from models.user.sidecar import Sidecar
-
-
-def _to_pil(raw: Any):
-    """PIL image | numpy array (HxW or HxWxC, uint8 or float 0..1) | path -> PIL image."""
-    from PIL import Image, UnidentifiedImageError
-
-    if isinstance(raw, Image.Image):
-        return raw
-    if isinstance(raw, str | Path):
-        try:
-            with Image.open(raw) as im:
-                im.load()
-                return im.copy()
-        except (OSError, UnidentifiedImageError) as exc:
-            raise InputError(f"cannot read image {str(raw)!r}: {exc}") from None
-    if isinstance(raw, np.ndarray):
-        arr = raw
-        if arr.ndim == 3 and arr.shape[2] == 1:
-            arr = arr[:, :, 0]
-        if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
-            raise InputError(f"image array must be HxW or HxWxC (C = 1, 3, 4); got shape {raw.shape}")
-        if arr.dtype != np.uint8:
-            arr = (np.clip(arr.astype(np.float32), 0.0, 1.0) * 255).round().astype(np.uint8)
-        return Image.fromarray(arr)
-    raise InputError(f"image input must be a PIL image, numpy array or path; got {type(raw).__name__}")
 
 
 class UserImageAdapter(BaseAdapter):
@@ -57,7 +32,7 @@ class UserImageAdapter(BaseAdapter):
 
     def _resized(self, raw: Any):
         h, w = self.info.input_size or (224, 224)
-        img = _to_pil(raw).convert("L" if self.channels == 1 else "RGB")
+        img = to_pil(raw).convert("L" if self.channels == 1 else "RGB")
         return img.resize((w, h))
 
     def preprocess(self, raw: Any) -> torch.Tensor:

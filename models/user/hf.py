@@ -11,8 +11,8 @@ import numpy as np
 import torch
 
 from models.base import BaseAdapter, ModelInfo, sha256_of
+from models.builtin.common import to_pil
 from models.errors import InputError, ModelLoadError
-from models.user.adapters import _to_pil
 from models.user.sidecar import Sidecar
 
 OFFLINE = {"local_files_only": True}
@@ -152,7 +152,7 @@ class HFImageAdapter(BaseAdapter):
         self.info = replace(info, input_size=(int(x.shape[2]), int(x.shape[3])))
 
     def preprocess(self, raw: Any) -> torch.Tensor:
-        img = _to_pil(raw).convert("RGB")
+        img = to_pil(raw).convert("RGB")
         pixels = self.processor(images=img, return_tensors="pt")["pixel_values"]
         return pixels.to(self.device, dtype=torch.float32)
 
