@@ -12,7 +12,7 @@ import torch
 
 from models.device import pick_device
 
-MODALITIES = ("image", "text", "tabular", "fusion")
+MODALITIES = ("image", "text", "tabular", "fusion", "generation")  # generation: causal LMs
 
 
 @dataclass(frozen=True)
