@@ -53,6 +53,9 @@ def build_parser() -> Parser:
     q.add_argument("--debug", action="store_true")
     sub.add_parser("compress", add_help=False,
                    help="prune / quantize / distill a model and compare accuracy and explanations")
+    from explainers.dataset.cli import add_parser as add_dataset
+
+    add_dataset(sub)
     m = sub.add_parser("methods", help="list the methods that apply to a model")
     m.add_argument("--model", required=True)
     m.add_argument("--debug", action="store_true")
@@ -101,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         return compress_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "dataset":
+            from explainers.dataset.cli import command
+
+            return command(args, parse_params)
         from explainers.report import commands
 
         return {"report": commands.report, "reproduce": commands.reproduce,

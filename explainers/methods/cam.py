@@ -44,6 +44,7 @@ class _CamMethod(Method):
 @register
 class GradCamMethod(_CamMethod):
     name = "grad_cam"
+    batchable = True  # many inputs per Captum call (explainers.methods.batch)
     label = "Grad-CAM"
     needs = "a conv layer (HasTargetLayer)"
     help = ("Captum LayerGradCam: channel-weighted activations of a conv layer, ReLU'd, "

@@ -10,6 +10,7 @@ from explainers.methods._common import IMAGE, MERGE, TABULAR, TEXT, Ctx, Method
 @register
 class SaliencyMethod(Method):
     name = "saliency"
+    batchable = True  # many inputs per Captum call (explainers.methods.batch)
     label = "Saliency (gradient)"
     modalities = frozenset({IMAGE, TEXT, TABULAR})
     needs = "gradients; text: embedding_layer"
@@ -33,6 +34,7 @@ class SaliencyMethod(Method):
 @register
 class InputXGradientMethod(Method):
     name = "input_x_gradient"
+    batchable = True  # many inputs per Captum call (explainers.methods.batch)
     label = "Input x gradient"
     modalities = frozenset({IMAGE, TEXT, TABULAR})
     needs = "gradients; text: embedding_layer"

@@ -59,6 +59,7 @@ class _Perturbation(Method):
 @register
 class OcclusionMethod(_Perturbation):
     name = "occlusion"
+    batchable = True  # many inputs per Captum call (explainers.methods.batch)
     label = "Occlusion"
     needs = "forward passes only"
     help = "Slides a baseline-filled window over the input (Captum Occlusion), batched."
