@@ -193,7 +193,7 @@ def _builtin(model: ModelAdapter, seed: int) -> Listing:
     if not isinstance(model, HasSamples):
         raise InputError(f"{model.info.name} has no bundled held-out split; give --data PATH")
     pairs = model.samples(None, seed=seed)
-    return Listing(BUILTIN, [Item(f"builtin:{i}", raw, int(y)) for i, (raw, y) in
+    return Listing(BUILTIN, [Item(str(i), raw, int(y)) for i, (raw, y) in
                              enumerate(pairs)], [], BUILTIN)
 
 

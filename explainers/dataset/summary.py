@@ -133,7 +133,7 @@ def raw_input(out: str | Path, id: str, model: Any = None) -> Any:
 
         model = model or load_model(man["model"]["source"])
         try:
-            return model.samples(None, seed=man["seed"])[int(str(id).split(":")[1])][0]
+            return model.samples(None, seed=man["seed"])[int(id)][0]
         except (IndexError, ValueError) as exc:
             raise InputError(f"no input {id!r} in the bundled split") from exc
     path = Path(out) / store.MANIFEST
