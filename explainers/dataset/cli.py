@@ -50,11 +50,14 @@ def command(args: argparse.Namespace, parse_params: Callable[..., dict]) -> int:
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     params = {m: p for m, p in parse_params(args.param, methods).items() if p}
     model = load_model(args.model, device=args.device)
-    bar = tqdm(total=0, unit="input", file=sys.stderr, dynamic_ncols=True, desc="explaining")
+    bars: list[Any] = []  # made on the first report: an error before any work stays one line
 
     def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
+        if not bars:
+            bars.append(tqdm(total=total, unit="input", file=sys.stderr, dynamic_ncols=True,
+                             desc="explaining"))
+        bars[0].total = total
+        bars[0].update(done - bars[0].n)
 
     try:
         res = run_job(model, args.data, methods, args.out, engine=args.engine,
@@ -62,7 +65,8 @@ def command(args: argparse.Namespace, parse_params: Callable[..., dict]) -> int:
                       seed=args.seed, shard_size=args.shard_size, params=params,
                       faithfulness=args.faithfulness, progress=progress)
     finally:
-        bar.close()
+        for bar in bars:
+            bar.close()
     print(f"{res.n_done} of {res.n_inputs} inputs done, {len(res.skipped)} skipped, in {res.out} "
           f"({res.inputs_per_s:.1f} "
           f"inputs/s, engine {res.engine})", file=sys.stderr)
