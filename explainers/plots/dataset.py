@@ -29,8 +29,12 @@ def cell_of(point_index: int, n_classes: int) -> tuple[int, int]:
     return divmod(int(point_index), n_classes)
 
 
+CLICK_TITLE = "confusion matrix (click a cell to list its inputs)"
+
+
 def confusion_matrix(cm: Any, class_names: Sequence[str], normalize: bool = False,
-                     selected: tuple[int, int] | None = None) -> go.Figure:
+                     selected: tuple[int, int] | None = None,
+                     title: str = "confusion matrix") -> go.Figure:
     """Counts heatmap (rows = true, columns = predicted; row-normalised colours on request).
 
     Plotly heatmaps send no selection events, so an invisible square marker sits on every cell
@@ -59,7 +63,7 @@ def confusion_matrix(cm: Any, class_names: Sequence[str], normalize: bool = Fals
     fig.update_xaxes(type="category", title="predicted", side="bottom")
     fig.update_yaxes(type="category", title="true", autorange="reversed")
     side = max(320, 140 + 36 * n)
-    fig.update_layout(title="confusion matrix (click a cell to list its inputs)", margin=MARGIN,
+    fig.update_layout(title=esc(title), margin=MARGIN,
                       height=side, clickmode="event+select", dragmode=False)
     return fig
 
