@@ -68,7 +68,7 @@ def start_ray(address: str | None, workers: int) -> tuple[Any, bool]:
         ray.init(address=address, runtime_env=env, log_to_driver=False)
     else:
         ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False,
-                 runtime_env=env)
+                 runtime_env=env, _node_ip_address="127.0.0.1")  # a local Ray: loopback only
     return ray, True
 
 
