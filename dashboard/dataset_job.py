@@ -103,7 +103,7 @@ def run(model: ModelAdapter, data: str, methods: list[str], params: dict[str, An
     return {"key": key, "out": str(res.out), "cancelled": bool(res.cancelled), "model": cache.key(model), "data": data,
             "methods": list(methods), "n_inputs": res.n_inputs, "n_done": res.n_done,
             "skipped": [(str(i), str(r)) for i, r in res.skipped], "seconds": res.seconds,
-            "inputs_per_s": res.inputs_per_s, "engine": res.engine}
+            "inputs_per_s": res.inputs_per_s, "engine": res.engine, "seed": options["seed"]}
 
 
 def _stamp(out: str) -> int:

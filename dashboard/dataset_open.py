@@ -14,11 +14,22 @@ from models import ModelAdapter
 EXPLAIN_PAGE = "app_pages/explain.py"
 
 
-def raw_of(out: str, row_id: Any) -> Any:
-    """The raw input of one row (read from the job's data by explainers.dataset)."""
+@st.cache_resource(show_spinner=False, max_entries=4)
+def builtin_samples(model_key: str, seed: int) -> list[tuple[Any, int]]:
+    """The whole bundled split in the order a job with this seed lists it (read-only, shared)."""
+    return list(cache.resolve(model_key).samples(None, seed=seed))
+
+
+def raw_of(model: ModelAdapter, job: dict[str, Any], row_id: Any) -> Any:
+    """The raw input of one row: the bundled sample, or re-read from the job's data."""
     from explainers import dataset
 
-    return dataset.raw_input(Path(out), row_id)
+    if job["data"] == "builtin":
+        samples = builtin_samples(cache.key(model), int(job.get("seed", 0)))
+        i = int(str(row_id).rpartition(":")[2])
+        if 0 <= i < len(samples):
+            return samples[i][0]
+    return dataset.raw_input(Path(job["out"]), row_id, model)
 
 
 def thumbnail(model: ModelAdapter, raw: Any) -> np.ndarray | None:
@@ -71,7 +82,7 @@ def _true(label: Any) -> int | None:
 def put_input(model: ModelAdapter, job: dict[str, Any], row: dict[str, Any]) -> None:
     """Set the Explain page's input widgets' state to this row (sample, upload, text or row)."""
     mkey, modality = cache.key(model), model.info.modality
-    raw = raw_of(job["out"], row["id"])
+    raw = raw_of(model, job, row["id"])
     index = _bundled_index(model, job["data"], row["id"], raw)
     label = f"data set row {row['id']}"
     if modality == "text":

@@ -85,7 +85,7 @@ def thumbnails(model: ModelAdapter, job: dict[str, Any], df: pd.DataFrame, tag: 
     methods = [c for c in df.columns if str(c).startswith("attr:")] if maps else []
     for i, (_, row) in enumerate(df.head(CELL_LIMIT).iterrows()):
         col = cols[i % len(cols)]
-        raw = dataset_open.raw_of(job["out"], row["id"])
+        raw = dataset_open.raw_of(model, job, row["id"])
         picture = dataset_open.thumbnail(model, raw)
         if picture is not None:
             col.image(picture, width="stretch")
@@ -93,8 +93,11 @@ def thumbnails(model: ModelAdapter, job: dict[str, Any], df: pd.DataFrame, tag: 
             col.caption(md(str(raw)[:120]) if isinstance(raw, str) else f"row {md(row['id'])}")
         for m in methods:
             v = np.asarray(row[m].get("image") if isinstance(row[m], dict) else row[m], float)
-            if v.ndim == 2:
-                col.image(map_rgb(v), caption=m[5:], width="stretch")
+            if v.ndim == 2:  # nearest-neighbour upscaled, so a 28x28 map is not a speck
+                k = max(1, 112 // max(v.shape))
+                big = np.kron(map_rgb(v), np.ones((k, k, 1), np.uint8))
+                framed = np.pad(big, ((2, 2), (2, 2), (0, 0)), constant_values=200)
+                col.image(framed, caption=m[5:], width="stretch")
         col.caption(f"{md(row['id'])}  \n{md(row['true'])} → {md(row['predicted'])} "
                     f"({row['confidence']:.0%})")
         open_button(model, job, row, col, state.widget_key("ds_open", tag, row["id"]))

@@ -72,15 +72,30 @@ def job_section(model: ModelAdapter, data: str | None) -> None:
         bar.empty()
         st.error(f"The job failed: {exc}")
         return
-    bar.progress(1.0, text=f"Done: {job['n_done']} inputs in {job['seconds']:.1f} s "
-                           f"({job['inputs_per_s']:.1f} inputs/s, {ENGINES.get(job['engine'])})")
+    bar.progress(1.0, text=done_line(job))
     state.put(state.DS_JOB, job)
     state.put(state.DS_CELL, None)
 
 
+def timing(job: dict[str, Any]) -> str:
+    """How many inputs this run computed, and how fast (a rerun resumes, reusing shards)."""
+    new = round(job["inputs_per_s"] * job["seconds"])
+    if new == 0:
+        return "all computed before (same settings, reused)"
+    return (f"{new} computed now in {job['seconds']:.1f} s ({job['inputs_per_s']:.1f} inputs/s, "
+            f"{ENGINES.get(job['engine'], job['engine'])})")
+
+
+def done_line(job: dict[str, Any]) -> str:
+    if job["cancelled"]:
+        return f"Stopped: {job['n_done']} of {job['n_inputs']} inputs done, {timing(job)}"
+    return f"Done: {job['n_done']} inputs, {timing(job)}"
+
+
 def results_section(model: ModelAdapter, job: dict[str, Any]) -> None:
     st.caption(f"Last job: {job['n_done']} of {job['n_inputs']} inputs · "
-               f"{', '.join(job['methods'])} · {job['seconds']:.1f} s · folder `{job['out']}`")
+               f"{', '.join(job['methods'])} · {timing(job)} · "
+               f"folder `{job['out']}`")
     if job["skipped"]:
         with st.expander(f"{len(job['skipped'])} input(s) skipped"):
             st.dataframe([{"id": i, "reason": r} for i, r in job["skipped"]], hide_index=True)

@@ -50,7 +50,7 @@ def confusion_matrix(cm: Any, class_names: Sequence[str], normalize: bool = Fals
         z=colour, x=labels, y=labels, text=text, texttemplate="%{text}", colorscale="Blues",
         hoverinfo="skip", showscale=False))
     t, p = np.divmod(np.arange(n * n), n)
-    custom = np.stack([t, p, m.ravel()], axis=1)
+    custom = np.stack([t, p, m.ravel()], axis=1).tolist()  # plain lists: clients index them
     size = max(8, min(60, int(420 / n)))
     fig.add_trace(go.Scatter(
         x=[labels[i] for i in p], y=[labels[i] for i in t], mode="markers", customdata=custom,

@@ -27,7 +27,8 @@ table.grid th, table.grid td { border: 1px solid #ddd; padding: 2px 6px; text-al
 table.grid th { background: #f4f4f4 } table.grid td.l, table.grid th.l { text-align: left }
 .cards { display: flex; flex-wrap: wrap; gap: 10px } .card { border: 1px solid #ddd; padding: 6px;
   font-size: .8em; width: 300px; word-break: break-all } .card figure { display: inline-block;
-  margin: 4px 4px 0 0 } .card img { width: 88px; image-rendering: pixelated; display: block }
+  margin: 4px 4px 0 0 } .card img { width: 88px; image-rendering: pixelated; display: block;
+  border: 1px solid #ccc }
 .card figcaption { font-size: .85em; color: #555 }
 """
 

@@ -161,3 +161,21 @@ def test_ray_is_offered_only_when_installed(monkeypatch):
     monkeypatch.setattr(dataset_job, "ray_available", lambda: True)
     at.run()
     assert at.radio(key=state.DS_ENGINE).options == ["In-process", "Ray"]
+
+
+@pytest.mark.slow
+def test_ray_engine_from_the_page_writes_the_local_rows(tmp_path):
+    pytest.importorskip("ray", reason="Ray is optional (requirements-ray.txt)")
+    from explainers import dataset
+
+    at = start("mnist-cnn", page="app_pages/dataset.py")
+    at.radio(key=state.DS_ENGINE).set_value("ray").run()
+    at.number_input(key=state.DS_WORKERS).set_value(2)
+    job = run_job(at, "mnist-cnn", ["saliency"], limit=16)
+    assert job["engine"] == "ray" and job["n_done"] == 16
+    local = dataset.run_job("mnist-cnn", "builtin", ["saliency"], tmp_path / "local", limit=16)
+    ray_rows, local_rows = dataset.load(job["out"]), dataset.load(local.out)
+    assert list(ray_rows["id"]) == list(local_rows["id"])
+    assert list(ray_rows["pred"]) == list(local_rows["pred"])
+    for a, b in zip(ray_rows["attr:saliency"], local_rows["attr:saliency"], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
