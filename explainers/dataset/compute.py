@@ -92,7 +92,8 @@ def faith_score(model: ModelAdapter, raw: Any, a: Attribution, seed: int) -> flo
     """Mean of deletion and insertion gain over random order (explainers.metrics); < 0 is bad."""
     from explainers.metrics.faithfulness import deletion_insertion
 
-    c = deletion_insertion(model, raw, a, steps=FAITH_STEPS, seed=seed, n_random=1)
+    with model.lock:
+        c = deletion_insertion(model, raw, a, steps=FAITH_STEPS, seed=seed, n_random=1)
     return float((c.deletion_gain + c.insertion_gain) / 2)
 
 
