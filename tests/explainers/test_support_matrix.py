@@ -33,6 +33,7 @@ MATRIX = {
     "shap_partition": ("MELBT", False),
     "attention": ("L", False),
     "attention_rollout": ("L", False),
+    "lrp": ("MT", True),  # EfficientNet's ReLU6 and ZeroPad2d have no LRP rule
 }
 
 
