@@ -34,6 +34,7 @@ MATRIX = {
     "attention": ("L", False),
     "attention_rollout": ("L", False),
     "lrp": ("MT", True),  # EfficientNet's ReLU6 and ZeroPad2d have no LRP rule
+    "shapley_value_sampling": ("MELBTF", False),
 }
 
 
