@@ -101,6 +101,13 @@ IMAGE_CASES = {
                         m.forward).attribute(x, baselines=base_of(m, x, a), target=a.target,
                                              feature_mask=_mask(a, x),
                                              n_samples=a.params["n_samples"]), "mean"))),
+    "shapley_value_sampling": (
+        {"n_samples": 3, "feature_mask": "grid", "n_segments": 9},
+        lambda m, x, a: _seeded(a, lambda: image_map(_ca().ShapleyValueSampling(
+            m.forward).attribute(x, baselines=base_of(m, x, a), target=a.target,
+                                 feature_mask=_mask(a, x), n_samples=a.params["n_samples"]),
+            "mean"))),
+    "lrp": ({"rule": "epsilon", "epsilon": 0.01}, lambda m, x, a: image_map(_lrp(m, x, a))),
 }
 
 
@@ -117,6 +124,18 @@ def _mask(a, x) -> torch.Tensor:
 def _seeded(a, fn):
     seed_all(a.params["seed"])
     return fn()
+
+
+def _lrp(m, x, a):
+    from captum.attr._utils.lrp_rules import EpsilonRule
+
+    from explainers.methods.lrp import lrp_class
+
+    module = copy.deepcopy(m.module)
+    for mod in module.modules():
+        if isinstance(mod, torch.nn.Conv2d | torch.nn.Linear):
+            mod.rule = EpsilonRule(a.params["epsilon"])
+    return lrp_class()(module).attribute(x, target=a.target)
 
 
 @pytest.mark.parametrize("method", sorted(IMAGE_CASES))
