@@ -29,4 +29,4 @@ def test_trust_page_scores_and_draws_the_curves(page, artifacts_dir):
     expect(main.get_by_text("Ranking for this input").first).to_be_visible()
     assert main.locator('[data-testid="stPlotlyChart"]').count() >= 4  # 2 curves + 2 agreement
     assert not main.get_by_test_id("stException").count()
-    save(page, artifacts_dir, "trust-mnist.png")
+    save(page, artifacts_dir, "trust-mnist.png", doc="trust.png")
