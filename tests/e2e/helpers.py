@@ -35,11 +35,15 @@ def photo_png() -> bytes:
 DOC_WIDTH, DOC_COLOURS = 960, 96  # docs/screenshots: small PNGs (< 150 KB each) for the README
 
 
-def doc_screenshot(pg, name: str) -> Path | None:
-    """With GLASSBOX_SCREENSHOTS=DIR set, save what the viewport shows, downscaled, as DIR/name."""
+def doc_screenshot(pg, name: str, focus=None) -> Path | None:
+    """With GLASSBOX_SCREENSHOTS=DIR set, save what the viewport shows, downscaled, as DIR/name.
+    `focus`: a locator scrolled to the middle of the window first (the part worth showing)."""
     folder = os.environ.get("GLASSBOX_SCREENSHOTS")
     if not folder:
         return None
+    if focus is not None:
+        focus.evaluate("el => el.scrollIntoView({block: 'center'})")
+        pg.wait_for_timeout(800)
     img = Image.open(io.BytesIO(pg.screenshot())).convert("RGB")
     img = img.resize((DOC_WIDTH, round(img.height * DOC_WIDTH / img.width)), Image.LANCZOS)
     path = Path(folder) / name

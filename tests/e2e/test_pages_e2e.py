@@ -20,7 +20,8 @@ def test_compression_prunes_and_draws_accuracy_and_drift(page, artifacts_dir):
     expect(charts.first).to_be_visible(timeout=LONG)
     assert "sparsity" in charts.first.text_content()
     assert not main.get_by_test_id("stException").count()
-    save(page, artifacts_dir, "09_compression.png", doc="compression.png")
+    save(page, artifacts_dir, "09_compression.png", doc="compression.png",
+         focus=main.get_by_test_id("stDataFrame").first)
 
 
 def test_own_exported_model_loads_with_its_preflight_table(page, artifacts_dir, tmp_path):
