@@ -31,8 +31,8 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> Parser:
-    p = Parser(prog="python -m explainers", description=__doc__)
+def build_parser(prog: str = "python -m explainers") -> Parser:
+    p = Parser(prog=prog, description=__doc__)
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
     r = sub.add_parser("report", help="explain an input with several methods and write a report",
                        description=REPORT_HELP)
@@ -61,13 +61,13 @@ def build_parser() -> Parser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m explainers") -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["compress"]:  # its own parser: the compression lab's options
         from explainers.compress_cli import main as compress_main
 
         return compress_main(argv[1:])
-    args = build_parser().parse_args(argv)
+    args = build_parser(prog).parse_args(argv)
     try:
         from explainers.report import commands
 
