@@ -166,3 +166,19 @@ def lists_section(model: ModelAdapter, job: dict[str, Any], df: pd.DataFrame) ->
         sub["faithfulness"] = sub["id"].map(scores)
         thumbnails(model, job, sub.sort_values("faithfulness").head(CARDS),
                    state.widget_key("faith", method), maps=True)
+
+
+def predictions_section(model: ModelAdapter, job: dict[str, Any], df: pd.DataFrame) -> None:
+    """Every row's prediction, and any row opened in Explain by its id."""
+    st.dataframe(df[["id", "true", "predicted", "confidence"]], hide_index=True, height=260)
+    by_id = {r["id"]: r for _, r in df.iterrows()}
+    if not by_id:
+        return
+    if state.get(state.DS_PICK) not in by_id:  # a row of an earlier job
+        state.put(state.DS_PICK, next(iter(by_id)))
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    pick = c1.selectbox("Open an input in Explain", list(by_id), key=state.DS_PICK,
+                        format_func=lambda i: f"{i} · predicted {by_id[i]['predicted']} "
+                                              f"({by_id[i]['confidence']:.0%})")
+    if pick is not None:
+        open_button(model, job, by_id[pick], c2, "ds_open_pick")

@@ -70,6 +70,7 @@ DS_NORMALIZE = "ds_normalize"  # toggle: colour the confusion matrix by row shar
 DS_CM_CHART = "ds_cm_chart"  # plotly_chart (selection): the confusion matrix
 DS_CELL = "ds_cell"  # selectbox: (true, predicted) cell whose inputs are listed
 DS_CELL_SEEN = "ds_cell_seen"  # the last cell clicked on the chart (so the selectbox can differ)
+DS_PICK = "ds_pick"  # selectbox: any row of the job, to open in Explain
 DS_ROW = "ds_row"  # dict model -> {"row", "label", "true", "id"}: a table row opened in Explain
 EXPLAIN_NOW = "explain_now"  # bool: the Explain page explains its input once on arrival
 

@@ -114,8 +114,8 @@ def results_section(model: ModelAdapter, job: dict[str, Any]) -> None:
     st.subheader("What the model looks at")
     dataset_views.summaries_section(job["out"])
     dataset_views.lists_section(model, job, df)
-    with st.expander("Predictions", expanded=False):
-        st.dataframe(df[["id", "true", "predicted", "confidence"]], hide_index=True, height=260)
+    with st.expander("Predictions", expanded=not m):  # unlabelled: the only way to open one
+        dataset_views.predictions_section(model, job, df)
     report_section(job)
 
 

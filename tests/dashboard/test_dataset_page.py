@@ -179,3 +179,26 @@ def test_ray_engine_from_the_page_writes_the_local_rows(tmp_path):
     assert list(ray_rows["pred"]) == list(local_rows["pred"])
     for a, b in zip(ray_rows["attr:saliency"], local_rows["attr:saliency"], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_unlabelled_txt_for_sentiment_bag_opens_a_line_in_explain():
+    from explainers import dataset
+
+    loadable("sentiment-bag")
+    lines = ["a wonderful, moving film", "dull and far too long", "I laughed all the way"]
+    at = start("sentiment-bag", page="app_pages/dataset.py")
+    at.radio(key=state.DS_SOURCE).set_value("Upload").run()
+    at.file_uploader(key=state.DS_UPLOAD).upload("reviews.txt", "\n".join(lines).encode(),
+                                                 "text/plain").run()
+    job = run_job(at, "sentiment-bag", ["saliency"], limit=0)
+    assert any(i.value.startswith("These inputs have no labels") for i in at.info)
+    assert dataset.read_metrics(job["out"]) is None
+    df = dataset.load(job["out"])
+    row = df.iloc[1]
+    at.selectbox(key=state.DS_PICK).set_value(str(row["id"])).run()
+    at.button(key="ds_open_pick").click().run()
+    assert not at.exception, at.exception
+    assert at.text_area(key=state.TEXT).value == lines[1]
+    items = dict(at.session_state[state.RESULTS]["items"])
+    np.testing.assert_allclose(items["saliency"].values, row["attr:saliency"], rtol=1e-4,
+                               atol=1e-6)
