@@ -3,8 +3,8 @@
 Run: `.venv/bin/python bench/bench_dataset.py [--n 1000] [--methods saliency,integrated_gradients]
 [--workers 1,2] [--no-ray]`. One run on mnist-cnn's 1,000 held-out digits; prints a Markdown
 table of inputs/s and the ratios. "explain() loop" calls explain() once per input (target = the
-predicted class, as the job does); "batched" is explain_batch alone (no I/O); "job" rows are
-run_job end to end (listing, predictions, Parquet shards, metrics), Ray rows including starting
+predicted class, as the job does); "batched" is explainers.methods.batch.explain_many alone
+(no I/O); "job" rows are run_job end to end (listing, predictions, Parquet shards, metrics), Ray rows including starting
 Ray and one model copy per worker (that start-up is also timed on its own).
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from explainers import dataset, explain  # noqa: E402
-from explainers.methods.batch import explain_batch  # noqa: E402
+from explainers.methods.batch import explain_many  # noqa: E402
 from models import load_model  # noqa: E402
 
 SHARD = 125  # 8 shards over 1,000 inputs: both Ray workers stay busy to the end
@@ -37,16 +37,16 @@ def timed(fn) -> tuple[float, object]:
 
 
 def loop_vs_batched(model, raws: list, method: str) -> list[dict]:
-    """The per-input explain() loop and explain_batch on the same inputs (and their max gap)."""
+    """The per-input explain() loop and explain_many on the same inputs (and their max gap)."""
     explain(model, raws[0], method)  # warm-up (imports, node cache, per-sample memory probe)
     t_loop, singles = timed(lambda: [explain(model, r, method) for r in raws])
     targets = [a.target for a in singles]
-    t_batch, batched = timed(lambda: explain_batch(model, raws, method, targets))
+    t_batch, batched = timed(lambda: explain_many(model, raws, method, targets))
     gap = max(float(np.abs(a.values - b.values).max()) for a, b in zip(singles, batched,
                                                                       strict=True))
     n = len(raws)
     return [{"method": method, "how": "explain() loop", "workers": 1, "s": t_loop, "n": n},
-            {"method": method, "how": "batched (explain_batch)", "workers": 1, "s": t_batch,
+            {"method": method, "how": "batched (explain_many)", "workers": 1, "s": t_batch,
              "n": n, "gap": gap}]
 
 

@@ -14,7 +14,7 @@ import torch
 from explainers.base import Attribution
 from explainers.batching import pick_batch
 from explainers.dataset.sources import Item, open_item
-from explainers.methods.batch import as_tuple, explain_batch
+from explainers.methods.batch import as_tuple, explain_many
 from models.base import ModelAdapter
 from models.errors import CancelledError, InputError
 
@@ -127,7 +127,7 @@ def explain_chunk(model: ModelAdapter, items: list[Item], spec: JobSpec,
         "confidence": probs[np.arange(len(good)), preds].astype(float).tolist(),
         "probs": [p.astype(np.float32) for p in probs]}
     for m in spec.methods:
-        attrs = explain_batch(model, raws, m, preds.tolist(), xs=xs,
+        attrs = explain_many(model, raws, m, preds.tolist(), xs=xs,
                               **{**spec.params.get(m, {}), "seed": spec.seed})
         used.setdefault(m, dict(attrs[0].params))
         _columns(rows, m, attrs)

@@ -42,12 +42,7 @@ def check_methods(model: ModelAdapter, methods: list[str], params: dict[str, dic
         explainer = get_method(m)
         if not explainer.supports(model):
             raise UnsupportedError(f"{m}: {explainer.why_not(model)}")
-        if model.info.modality == "fusion":
-            from explainers.fusion import resolve_params
-
-            resolve_params(model, m, params.get(m, {}))
-        else:
-            explainer.resolve(params.get(m, {}))
+        explainer.resolve(params.get(m, {}))
     unknown = sorted(set(params) - set(methods))
     if unknown:
         raise InputError(f"parameters for {unknown[0]!r}, which is not in the methods {methods}")

@@ -45,7 +45,6 @@ class _CamMethod(Method):
 @register
 class GradCamMethod(_CamMethod):
     name = "grad_cam"
-    batchable = True  # many inputs per Captum call (explainers.methods.batch)
     label = "Grad-CAM"
     batchable = True
     needs = "a conv layer (HasTargetLayer)"

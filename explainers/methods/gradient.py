@@ -10,7 +10,6 @@ from explainers.methods._common import FUSION, IMAGE, MERGE, TABULAR, TEXT, Ctx,
 @register
 class SaliencyMethod(Method):
     name = "saliency"
-    batchable = True  # many inputs per Captum call (explainers.methods.batch)
     label = "Saliency (gradient)"
     modalities = frozenset({IMAGE, TEXT, TABULAR, FUSION})
     gradients = batchable = True
@@ -35,7 +34,6 @@ class SaliencyMethod(Method):
 @register
 class InputXGradientMethod(Method):
     name = "input_x_gradient"
-    batchable = True  # many inputs per Captum call (explainers.methods.batch)
     label = "Input x gradient"
     modalities = frozenset({IMAGE, TEXT, TABULAR, FUSION})
     gradients = batchable = True

@@ -58,7 +58,6 @@ def completeness(ctx: Ctx, attr, base_value: float) -> float:
 @register
 class IntegratedGradientsMethod(Method):
     name = "integrated_gradients"
-    batchable = True  # many inputs per Captum call (explainers.methods.batch)
     label = "Integrated gradients"
     modalities = frozenset({IMAGE, TEXT, TABULAR, FUSION})
     gradients = batchable = True

@@ -72,7 +72,6 @@ class _Perturbation(Method):
 @register
 class OcclusionMethod(_Perturbation):
     name = "occlusion"
-    batchable = True  # many inputs per Captum call (explainers.methods.batch)
     label = "Occlusion"
     modalities = frozenset({IMAGE, TEXT, TABULAR})
     batchable = True

@@ -6,7 +6,7 @@ import pytest
 
 from explainers import explain
 from explainers.base import get_method
-from explainers.methods.batch import can_batch, explain_batch
+from explainers.methods.batch import can_batch, explain_many
 from models import load_model
 
 N = 6
@@ -38,7 +38,7 @@ CASES = [
 def test_batched_rows_equal_per_input_explain(mnist, digits, method, params):
     raws, targets = digits
     assert can_batch(mnist, method)
-    batched = explain_batch(mnist, raws, method, targets, **params)
+    batched = explain_many(mnist, raws, method, targets, **params)
     assert len(batched) == N
     for raw, t, b in zip(raws, targets, batched, strict=True):
         one = explain(mnist, raw, method, t, **params)
@@ -54,7 +54,7 @@ def test_batched_targets_are_per_input(mnist, digits):
     """Each input is explained for its own target, not the first one's."""
     raws, _ = digits
     targets = [i % 10 for i in range(N)]
-    for b, raw, t in zip(explain_batch(mnist, raws, "saliency", targets), raws, targets,
+    for b, raw, t in zip(explain_many(mnist, raws, "saliency", targets), raws, targets,
                          strict=True):
         assert b.target == t
         np.testing.assert_allclose(b.values, explain(mnist, raw, "saliency", t).values,
@@ -65,7 +65,7 @@ def test_text_inputs_of_different_lengths_batch_by_length():
     bag = load_model("sentiment-bag", device="cpu")
     texts = ["a fine film", "dull", "a warm and funny film", "dull and slow", "great fun"]
     targets = [1, 0, 1, 0, 1]
-    for b, text, t in zip(explain_batch(bag, texts, "integrated_gradients", targets, n_steps=8),
+    for b, text, t in zip(explain_many(bag, texts, "integrated_gradients", targets, n_steps=8),
                           texts, targets, strict=True):
         one = explain(bag, text, "integrated_gradients", t, n_steps=8)
         assert b.units == one.units
@@ -74,9 +74,9 @@ def test_text_inputs_of_different_lengths_batch_by_length():
 
 def test_methods_that_cannot_batch_fall_back_to_explain(mnist, digits):
     raws, targets = digits
-    assert not getattr(get_method("lime"), "batchable", False)
+    assert not get_method("lime").batchable
     assert not can_batch(mnist, "lime")
-    got = explain_batch(mnist, raws[:2], "feature_ablation", targets[:2], n_segments=8)
+    got = explain_many(mnist, raws[:2], "feature_ablation", targets[:2], n_segments=8)
     for raw, t, b in zip(raws[:2], targets[:2], got, strict=True):
         np.testing.assert_allclose(b.values, explain(mnist, raw, "feature_ablation", t,
                                                      n_segments=8).values)
@@ -96,7 +96,7 @@ def test_out_of_memory_halves_the_inputs_per_call(mnist, digits, monkeypatch):
         return real(*x)
 
     monkeypatch.setattr(mnist, "forward", small_memory)
-    got = explain_batch(mnist, raws, "saliency", targets)
+    got = explain_many(mnist, raws, "saliency", targets)
     monkeypatch.setattr(mnist, "forward", real)
     assert max(sizes) > 2 and sizes[-1] <= 2
     for raw, t, b in zip(raws, targets, got, strict=True):
