@@ -202,3 +202,40 @@ def test_unlabelled_txt_for_sentiment_bag_opens_a_line_in_explain():
     items = dict(at.session_state[state.RESULTS]["items"])
     np.testing.assert_allclose(items["saliency"].values, row["attr:saliency"], rtol=1e-4,
                                atol=1e-6)
+
+
+def digits_zip(model, n: int) -> tuple[bytes, list[int]]:
+    """A user-style zip: digits/<class>/<i>.png, plus one file that is not an image."""
+    import zipfile
+
+    from tests.e2e.helpers import png_bytes
+
+    buf, labels = io.BytesIO(), []
+    with zipfile.ZipFile(buf, "w") as zf:
+        for i, (raw, y) in enumerate(model.samples(n, 0)):
+            zf.writestr(f"digits/{y}/{i:03d}.png", png_bytes(np.asarray(raw, np.uint8)))
+            labels.append(int(y))
+        zf.writestr("digits/3/broken.png", b"not a png")
+    return buf.getvalue(), labels
+
+
+def test_uploaded_zip_of_an_image_folder_lists_the_skipped_file(monkeypatch):
+    from explainers import dataset
+
+    model = loadable("mnist-cnn")
+    data, _ = digits_zip(model, 12)
+    at = start("mnist-cnn", page="app_pages/dataset.py")
+    at.radio(key=state.DS_SOURCE).set_value("Upload").run()
+    at.file_uploader(key=state.DS_UPLOAD).upload("digits.zip", data, "application/zip").run()
+    job = run_job(at, "mnist-cnn", ["saliency"], limit=0)
+    assert [i for i, _ in job["skipped"]] == ["3/broken.png"]
+    assert any(e.label.startswith("1 input(s) skipped") for e in at.expander)
+    df = dataset.load(job["out"])
+    assert len(df) == 12 and all(str(i).count("/") == 1 for i in df["id"])
+    y, p = df["label"].astype(int), df["pred"].astype(int)
+    np.testing.assert_array_equal(confusion_z(at), confusion_matrix(y, p, labels=range(10)))
+
+    monkeypatch.setattr(dataset_job, "MAX_MEMBERS", 5)
+    at.file_uploader(key=state.DS_UPLOAD).upload("big.zip", data + b"", "application/zip").run()
+    assert errors(at) == ["'big.zip' holds 13 files; the limit is 5"]
+    assert len(confusion_z(at)) == 10
