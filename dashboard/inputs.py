@@ -241,12 +241,19 @@ def csv_rows(model: ModelAdapter, data: bytes, name: str) -> pd.DataFrame:
     return df
 
 
+FROM_DATASET = "From the Data set page"
+
+
 def table_input(model: ModelAdapter) -> UserInput | None:
-    sources = ["Data set row", "Upload CSV"]
+    opened = state.per_model(state.DS_ROW, cache.key(model))  # a row opened on the Data set page
+    sources = ["Data set row", "Upload CSV"] + ([FROM_DATASET] if opened else [])
     if state.get(state.TABLE_SOURCE) not in sources:
         state.put(state.TABLE_SOURCE, sources[0])
     source = st.radio("Row", sources, key=state.TABLE_SOURCE, horizontal=True)
-    if source == "Upload CSV":
+    if source == FROM_DATASET:
+        base, y = row_dict(model, opened["row"]), opened["true"]
+        tag, label = f"ds:{opened['id']}", opened["label"]
+    elif source == "Upload CSV":
         up = st.file_uploader("CSV with one column per feature", type=["csv"],
                               key=state.CSV_UPLOAD, max_upload_size=upload_mb())
         if up is None:

@@ -57,12 +57,22 @@ ATT_HEAD = "att_head"
 ATT_TOKEN = "att_token"
 
 # ---------------------------------------------------------------- Data set page
-DS_FILTER = "ds_misclassified"
-DS_N = "ds_n"
-DS_METHOD = "ds_method"
-DS_RUN = "ds_run"
-DS_SUMMARY = "ds_summary"  # dict: {"key": ..., "value": summary}
-DS_OPEN = "ds_open"  # selectbox: sample to open in Explain
+DS_SOURCE = "ds_source"  # radio: bundled split / upload
+DS_UPLOAD = "ds_upload"  # file_uploader: .zip of an image folder, .csv, .txt
+DS_METHODS = "ds_methods"  # multiselect prefix, one per model (params share "param::" keys)
+DS_LIMIT, DS_ENGINE, DS_WORKERS = "ds_limit", "ds_engine", "ds_workers"  # job options
+DS_FAITH = "ds_faithfulness"  # checkbox: also score faithfulness per input
+DS_RUN, DS_CANCEL = "ds_run", "ds_cancel"  # buttons
+DS_CANCELLED = "ds_cancelled"  # bool: Cancel was pressed during the running job
+DS_PROGRESS = "ds_progress"  # (done, total) of the running job, for the "stopped" line
+DS_JOB = "ds_job"  # dict: the last finished job (out folder, model, methods, timing, skipped)
+DS_NORMALIZE = "ds_normalize"  # toggle: colour the confusion matrix by row share
+DS_CM_CHART = "ds_cm_chart"  # plotly_chart (selection): the confusion matrix
+DS_CELL = "ds_cell"  # selectbox: (true, predicted) cell whose inputs are listed
+DS_CELL_SEEN = "ds_cell_seen"  # the last cell clicked on the chart (so the selectbox can differ)
+DS_PICK = "ds_pick"  # selectbox: any row of the job, to open in Explain
+DS_ROW = "ds_row"  # dict model -> {"row", "label", "true", "id"}: a table row opened in Explain
+EXPLAIN_NOW = "explain_now"  # bool: the Explain page explains its input once on arrival
 
 # ---------------------------------------------------------------- Explain page, fusion models
 CROSS_MODAL = "cross_modal"  # set of result keys whose cross-modal view was asked for

@@ -55,6 +55,15 @@ def build_parser(prog: str = "python -m explainers") -> Parser:
     q.add_argument("--debug", action="store_true")
     sub.add_parser("compress", add_help=False,
                    help="prune / quantize / distill a model and compare accuracy and explanations")
+    from explainers.dataset.cli import add_parser as add_dataset
+
+    add_dataset(sub)
+    dr = sub.add_parser("dataset-report", help="write the HTML or JSON report of a data-set job",
+                        description="Report of a folder written by `dataset --out DIR`: metrics, "
+                        "confusion matrix, calibration, summaries. Exit 2 on bad input.")
+    dr.add_argument("dir", help="the job folder (the --out of `dataset`)")
+    dr.add_argument("--out", required=True, help="report file: .html or .json")
+    dr.add_argument("--debug", action="store_true", help="show tracebacks")
     m = sub.add_parser("methods", help="list the methods that apply to a model")
     m.add_argument("--model", required=True)
     m.add_argument("--debug", action="store_true")
@@ -69,6 +78,14 @@ def main(argv: list[str] | None = None, prog: str = "python -m explainers") -> i
         return compress_main(argv[1:])
     args = build_parser(prog).parse_args(argv)
     try:
+        if args.command == "dataset":
+            from explainers.dataset.cli import command
+
+            return command(args, parse_params)
+        if args.command == "dataset-report":
+            from explainers.report.dataset_report import command as dataset_report
+
+            return dataset_report(args)
         from explainers.report import commands
 
         return {"report": commands.report, "reproduce": commands.reproduce,

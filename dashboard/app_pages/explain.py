@@ -53,7 +53,8 @@ def explanations(model: ModelAdapter, inp: UserInput, target: int | None, seed: 
         return
     key = runner.run_key(model, inp, target, selected, params, seed)
     clicked = st.button("Explain", type="primary", key=state.RUN, icon=":material/play_arrow:")
-    auto = not state.get(state.AUTO_RAN) and runner.is_cheap(model)
+    arrived = bool(st.session_state.pop(state.EXPLAIN_NOW, False))  # opened from Data set
+    auto = arrived or (not state.get(state.AUTO_RAN) and runner.is_cheap(model))
     state.put(state.AUTO_RAN, True)  # only the first input of a session explains itself
     if clicked or auto:
         items = runner.run_methods(model, inp, target, selected, params, seed)

@@ -116,19 +116,6 @@ def test_minilm_attention_page_grid_and_head_matrix():
     np.testing.assert_allclose(decode(matrix["data"][0]["z"]), attn[2, 5], rtol=1e-4, atol=1e-6)
 
 
-def test_dataset_page_mnist_predictions_and_misclassified_filter():
-    model = loadable("mnist-cnn")
-    at = start("mnist-cnn", page="app_pages/dataset.py")
-    at.slider(key=state.DS_N).set_value(30).run()
-    df = at.dataframe[0].value
-    samples = model.samples(30, 0)
-    preds = [str(int(np.argmax(model.predict(r)))) for r, _ in samples]
-    assert list(df["predicted"]) == preds
-    assert list(df["correct"]) == [p == str(y) for p, (_, y) in zip(preds, samples, strict=True)]
-    at.checkbox(key=state.DS_FILTER).check().run()
-    assert not any(at.dataframe[0].value["correct"])
-
-
 def test_mnist_uploaded_png_is_predicted_like_the_model_does():
     from tests.e2e.helpers import png_bytes
 

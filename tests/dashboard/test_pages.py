@@ -1,11 +1,11 @@
-"""AppTest: Compare, Attention and Data set pages with stand-in models (fast)."""
+"""AppTest: Compare and Attention pages with stand-in models (fast); Data set: test_dataset_page.py."""
 from __future__ import annotations
 
 import numpy as np
 from scipy.stats import spearmanr
 
 from dashboard import state
-from tests.dashboard.helpers import decode, errors, figures, start, traces
+from tests.dashboard.helpers import decode, errors, figures, start
 
 
 def test_navigation_lists_the_pages(stubs):
@@ -43,29 +43,6 @@ def test_attention_page_explains_non_transformer(stubs):
     at = start("stub-table", page="app_pages/attention.py")
     assert not at.exception
     assert "has no attention weights" in at.info[0].value
-
-
-def test_dataset_page_table_and_summary(stubs):
-    at = start("stub-table", page="app_pages/dataset.py")
-    model = stubs["stub-table"]
-    df = at.dataframe[0].value
-    preds = [model.info.class_names[int(model.predict(r).argmax())] for r, _ in model.samples(100)]
-    assert list(df["predicted"]) == preds
-    at.checkbox(key=state.DS_FILTER).check().run()
-    assert all(not c for c in at.dataframe[0].value["correct"])
-    at.selectbox(key=state.DS_METHOD).set_value("stub_grad")
-    at.button(key=state.DS_RUN).click().run()
-    assert not at.exception and not at.error
-    bars = traces(at, "bar")
-    assert {b["name"] for b in bars} == {"no", "yes"}
-
-
-def test_dataset_image_class_means(stubs):
-    at = start("stub-image", page="app_pages/dataset.py")
-    at.selectbox(key=state.DS_METHOD).set_value("stub_grad")
-    at.button(key=state.DS_RUN).click().run()
-    assert not at.exception and not at.error
-    assert len(traces(at, "heatmap")) == 10  # one mean map per digit class
 
 
 def test_rollout_closed_forms():

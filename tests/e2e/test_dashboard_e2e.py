@@ -172,7 +172,7 @@ def test_uploaded_photo_gets_imagenet_prediction_ig_and_gradcam(page, artifacts_
     save(page, artifacts_dir, "06_imagenet_upload.png")
 
 
-def test_compare_agreement_and_dataset_summaries(page, artifacts_dir):
+def test_compare_agreement(page, artifacts_dir):
     if not choose_model(page, "mnist-cnn"):
         pytest.fail("mnist-cnn did not load")
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Compare").click()
@@ -180,9 +180,4 @@ def test_compare_agreement_and_dataset_summaries(page, artifacts_dir):
     expect(page.get_by_text("Spearman rank correlation").first).to_be_visible(timeout=LONG)
     save(page, artifacts_dir, "07_compare.png", doc="compare.png",
          focus=page.get_by_text("Spearman rank correlation").first)
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Data set").click()
-    expect(page.get_by_text("misclassified").first).to_be_visible(timeout=LONG)
-    page.get_by_test_id("stButton").get_by_role("button", name="Compute class summaries").click()
-    expect(page.get_by_text("class summaries").first).to_be_visible(timeout=LONG)
-    expect(page.locator(OVERLAY)).to_have_count(10, timeout=LONG)  # a mean map per digit
-    save(page, artifacts_dir, "08_dataset.png")
+    # the Data set page: tests/e2e/test_dataset_e2e.py
