@@ -28,7 +28,7 @@ def as_tuple(x: Any) -> tuple[torch.Tensor, ...]:
 def can_batch(model: ModelAdapter, name: str) -> bool:
     """Does this method explain many inputs of this model in one Captum call?"""
     m = get_method(name)
-    return bool(getattr(m, "batchable", False)) and m.supports(model)
+    return m.batchable and m.supports(model)
 
 
 def samples_per_input(name: str, params: dict[str, Any], x: tuple[torch.Tensor, ...]) -> int:
