@@ -13,17 +13,11 @@ import streamlit as st
 from dashboard import cache, state
 from dashboard.figures import plot
 from dashboard.inputs import UserInput, picture
-from explainers import Attribution, get_method
-from models import GlassboxError, ModelAdapter
-
-SHOWN_ERRORS = (GlassboxError, ValueError, RuntimeError)  # shown in the panel, never fatal
-
-
-def method_label(name: str) -> str:
-    try:
-        return get_method(name).label
-    except KeyError:
-        return name
+from dashboard.reports import report_buttons
+from dashboard.runner import method_label
+from explainers import Attribution
+from models import ModelAdapter
+from models.errors import USER_ERRORS
 
 
 def summary_line(a: Attribution) -> str:
@@ -112,7 +106,7 @@ def _share_plots(model: ModelAdapter, inp: UserInput, a: Attribution, key: str) 
     """Share of |attribution| and of the output change under modality ablation, as bars."""
     try:
         shares = cache.modality_share(*_result_args(model, inp, a), inp.raw, a)
-    except SHOWN_ERRORS as exc:
+    except USER_ERRORS as exc:
         st.error(f"Modality share failed: {exc}")
         return
     left, right = st.columns(2)
@@ -143,7 +137,7 @@ def _cross_modal(model: ModelAdapter, inp: UserInput, a: Attribution, key: str) 
         state.put(state.CROSS_MODAL, asked | {run})
     try:
         cm = cache.cross_modal(*args, inp.raw)
-    except SHOWN_ERRORS as exc:
+    except USER_ERRORS as exc:
         st.error(f"Cross-modal view failed: {exc}")
         return
     change = replace(a, values=np.asarray(cm.output_change), units=cm.tokens, modality="text",
@@ -209,7 +203,7 @@ def attributions_npz(results: list[Attribution]) -> bytes:
 
 def download_buttons(model: ModelAdapter, inp: UserInput, results: list[Attribution],
                      tag: str = "explain") -> None:
-    """Raw attributions as JSON/NPZ; reports (HTML/JSON/PDF) when explainers.report exists."""
+    """Raw attributions as JSON/NPZ, and reports (HTML/PDF/JSON) built on request."""
     if not results:
         return
     stem = f"glassbox-{model.info.name}-{inp.key[:8]}"
@@ -218,6 +212,4 @@ def download_buttons(model: ModelAdapter, inp: UserInput, results: list[Attribut
                             f"{stem}.json", "application/json", key=f"{tag}::dl_json")
     cols[1].download_button("Attributions (NPZ)", attributions_npz(results), f"{stem}.npz",
                             "application/octet-stream", key=f"{tag}::dl_npz")
-    from dashboard.reports import report_buttons
-
     report_buttons(model, inp, results, stem, cols[2:], tag)

@@ -10,7 +10,7 @@ import streamlit as st
 from dashboard import cache, runner, state
 from dashboard.figures import plot
 from dashboard.inputs import UserInput
-from dashboard.panels import method_label
+from dashboard.runner import method_label
 from explainers import Attribution, get_method
 from explainers.metrics import TrustReport, faithfulness_figure, sanity_figure, trust_report
 from explainers.report.trust import trust_numbers
