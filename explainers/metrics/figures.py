@@ -46,12 +46,13 @@ def sanity_figure(s: Sanity) -> go.Figure:
     import plotly.graph_objects as go
 
     steps = [f"{i + 1}. …{html.escape(n)}" for i, n in enumerate(s.steps)]
-    fig = go.Figure(go.Scatter(
-        x=["trained", *steps], y=[1.0, *map(float, s.correlations)], mode="lines+markers",
-        name="Spearman vs trained", line={"color": INSERTION if s.passed else DELETION},
-    ))
+    fig = go.Figure([go.Scatter(
+        x=["trained", *steps], y=[1.0, *map(float, rhos)], mode="lines+markers",
+        name=f"{variant} maps", line={"color": DELETION if variant in s.failed else INSERTION,
+                                      "dash": "solid" if variant == "signed" else "dot"},
+    ) for variant, rhos in s.variants.items()])
     fig.add_hline(y=s.threshold, line_dash="dot", annotation_text=f"threshold {s.threshold:g}")
-    verdict = "passed" if s.passed else "FAILED: the map does not depend on the weights"
+    verdict = "passed" if s.passed else f"FAILED ({' and '.join(s.failed)})"
     fig.update_layout(
         title=f"{html.escape(s.method)} sanity check: {verdict}",
         xaxis_title="randomised down to layer", yaxis_title="rank correlation",
