@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,7 @@ import streamlit as st
 from dashboard import cache, state
 from dashboard.inputs import UserInput, picture
 from explainers import Attribution, plots
+from explainers.baselines import SPECIAL
 from models import ModelAdapter, UnknownNameError
 from models.errors import USER_ERRORS
 
@@ -63,8 +65,35 @@ def _tokens(model: ModelAdapter, inp: UserInput, a: Attribution, key: str) -> No
     st.markdown(plot("token_highlight")(a), unsafe_allow_html=True)  # escaped by the plot
 
 
+def without_special(a: Attribution) -> tuple[Attribution, list[tuple[str, float]]]:
+    """The result without special tokens ([CLS], [SEP], <s>...: the plain-token ones kept),
+    and the (token, score) pairs left out; unchanged when it has none."""
+    fusion = isinstance(a.values, dict)
+    units = tuple(a.units.get("text", ())) if fusion else tuple(a.units)
+    values = np.asarray(a.values["text"] if fusion else a.values, dtype=float)
+    special = [bool(SPECIAL.match(str(u))) for u in units]
+    if not any(special) or all(special) or values.shape != (len(units),):
+        return a, []
+    keep = [i for i, s in enumerate(special) if not s]
+    left = [(units[i], float(values[i])) for i, s in enumerate(special) if s]
+    kept_units, kept_values = tuple(units[i] for i in keep), values[keep]
+    if fusion:
+        return replace(a, values={**a.values, "text": kept_values},
+                       units={**a.units, "text": kept_units}), left
+    return replace(a, values=kept_values, units=kept_units), left
+
+
 def _top_bar(model: ModelAdapter, inp: UserInput, a: Attribution, key: str) -> None:
-    st.plotly_chart(plot("top_units_bar")(a, TOP_K), key=key)
+    """The top units by |score|; special tokens left out by default (they carry the residual
+    path in rollout and dominate it), with their scores said in a caption."""
+    shown, left = without_special(a)
+    if left and st.checkbox("Include special tokens in the bars",
+                            key=state.widget_key(state.SHOW_SPECIAL, key)):
+        shown, left = a, []
+    st.plotly_chart(plot("top_units_bar")(shown, TOP_K), key=key)
+    if left:
+        listed = ", ".join(f"{html.escape(t)} {v:.3g}" for t, v in left)
+        st.caption(f"Left out of the bars: special tokens {listed} (shown in the highlight).")
 
 
 def _waterfall(model: ModelAdapter, inp: UserInput, a: Attribution, key: str) -> None:

@@ -139,3 +139,24 @@ def test_attention_page_draws_explain_results_once(with_rollout, monkeypatch):
 
 def _titled(figs: list[dict], text: str) -> dict:
     return next(f for f in figs if text in str(f["layout"].get("title", {}).get("text", "")))
+
+
+def test_special_tokens_are_left_out_of_bars_and_said_so(stubs):
+    model = stubs["stub-text"]
+    at = start("stub-text", **{state.AUTO_RAN: True})
+    at.multiselect(key="methods::stub-text").set_value(["stub_tokens"])
+    at.text_area(key=state.TEXT).input("a good film").run()
+    at.button(key=state.RUN).click().run()
+    assert not at.exception and not at.error
+    (_, a), = at.session_state[state.RESULTS]["items"]
+    bar = _titled(figures(at), "top")
+    assert [str(y) for y in decode(bar["data"][0]["y"])][::-1] == \
+        [u for u in sorted(a.units[1:-1], key=lambda u: -abs(a.values[a.units.index(u)]))]
+    caption = next(c.value for c in at.caption if "Left out of the bars" in c.value)
+    for i in (0, len(a.units) - 1):  # [CLS] and [SEP], each with its score
+        assert f"{a.units[i]} {a.values[i]:.3g}" in caption
+    html = next(m.value for m in at.markdown if "gb-token" in m.value)
+    assert "[CLS]" in html  # the highlight still shows every token
+    at.checkbox(key="show_special::explain::stub_tokens::top_units_bar").check().run()
+    bar = _titled(figures(at), "top")
+    assert set(decode(bar["data"][0]["y"])) == set(model.tokens("a good film"))
