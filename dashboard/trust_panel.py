@@ -161,9 +161,9 @@ def _metrics(numbers: dict[str, Any]) -> None:
                                        "max-sensitivity", "completeness delta", "stability")
              if c in numbers]
     if "sanity passed" in numbers:
-        failed = " + ".join(numbers.get("sanity failed", ()))
-        shown.append(("sanity check", "passed" if numbers["sanity passed"]
-                      else f"FAILED ({failed})" if failed else "FAILED"))
+        failed = " + ".join(numbers.get("sanity failed", ()))  # in the label: the value is short
+        shown.append((f"sanity check ({failed} maps)" if failed else "sanity check",
+                      "passed" if numbers["sanity passed"] else "FAILED"))
     cols = st.columns(max(1, len(shown)))
     for col, (label, value) in zip(cols, shown, strict=False):
         col.metric(label, value if isinstance(value, str) else f"{value:.3g}")

@@ -12,8 +12,8 @@ from dashboard.inputs import UserInput, sample_key, sample_label
 from explainers import Attribution, explain, list_methods
 from explainers import compare_models as cm
 from models import GlassboxError, ModelAdapter
-from models.errors import USER_ERRORS
 from models.compress import DistillConfig, distill, quantize_adapter
+from models.errors import USER_ERRORS
 
 # session keys of this page (all in dashboard/state.py)
 KEPT = state.COMPRESSED_MODELS  # name -> adapter, this session

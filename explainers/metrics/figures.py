@@ -33,10 +33,11 @@ def faithfulness_figure(c: FaithfulnessCurves, label: str = "", method: str = ""
     what = f"'{html.escape(label)}'" if label else "target"
     title = f"{html.escape(method)}: " if method else ""
     fig.update_layout(
-        title=f"{title}probability of {what} as the most important {c.unit} are removed / added",
+        # two short lines: one long line is cut off in a half-width chart
+        title=f"{title}p({what})<br><sup>as the most important {c.unit} are removed / added</sup>",
         xaxis_title=f"% of {c.unit} removed (deletion) or added (insertion)",
         yaxis_title="probability", yaxis_range=[0, 1.02], template="plotly_white",
-        legend={"orientation": "h", "y": -0.25}, margin={"t": 60, "b": 40},
+        legend={"orientation": "h", "y": -0.25}, margin={"t": 70, "b": 40},
     )
     return fig
 

@@ -75,11 +75,14 @@ def waterfall(a: Attribution, max_display: int = 12, feature_values: Any = None)
         connector={"line": {"color": "#999", "width": 1}},
         hovertemplate="%{y}: %{x:+.4g}<extra></extra>", textposition="none",
     ))
-    for x, name, where in ((base, f"{start_name} = {base:.4g}", "top left"),
-                           (end, f"f(x) = {end:.4g}", "top right")):
-        fig.add_vline(x=x, line_dash="dot", line_color="#666", annotation_text=esc(name),
-                      annotation_position=where)
-    fig.update_layout(title=title_of(a, "waterfall"), margin={**MARGIN, "t": 80},
+    # labels above the plot area, one row each: inside it they covered the top bar, below it
+    # the ticks
+    for row, (x, name) in enumerate(((base, f"{start_name} = {base:.4g}"),
+                                     (end, f"f(x) = {end:.4g}"))):
+        fig.add_vline(x=x, line_dash="dot", line_color="#666")
+        fig.add_annotation(x=x, y=1.0, yref="paper", yanchor="bottom", yshift=2 + 16 * row,
+                           text=esc(name), showarrow=False, font={"size": 11})
+    fig.update_layout(title=title_of(a, "waterfall"), margin={**MARGIN, "t": 90},
                       height=max(260, 90 + 26 * len(steps)), xaxis_title="model output (logit)",
                       showlegend=False)
     fig.update_yaxes(type="category")
