@@ -4,14 +4,15 @@ from __future__ import annotations
 from typing import ClassVar
 
 from explainers.base import Attribution, Param, register
-from explainers.methods._common import IMAGE, MERGE, TABULAR, TEXT, Ctx, Method
+from explainers.methods._common import FUSION, IMAGE, MERGE, TABULAR, TEXT, Ctx, Method
 
 
 @register
 class SaliencyMethod(Method):
     name = "saliency"
     label = "Saliency (gradient)"
-    modalities = frozenset({IMAGE, TEXT, TABULAR})
+    modalities = frozenset({IMAGE, TEXT, TABULAR, FUSION})
+    gradients = batchable = True
     needs = "gradients; text: embedding_layer"
     help = "Gradient of the target logit w.r.t. the input (Captum Saliency; text: on embeddings)."
     params = (Param("abs", "bool", True, "Absolute value of the gradient."), MERGE)
@@ -34,7 +35,8 @@ class SaliencyMethod(Method):
 class InputXGradientMethod(Method):
     name = "input_x_gradient"
     label = "Input x gradient"
-    modalities = frozenset({IMAGE, TEXT, TABULAR})
+    modalities = frozenset({IMAGE, TEXT, TABULAR, FUSION})
+    gradients = batchable = True
     needs = "gradients; text: embedding_layer"
     help = "Input times its gradient (Captum InputXGradient; text: embeddings x their gradient)."
     params = (MERGE,)
@@ -54,7 +56,8 @@ class InputXGradientMethod(Method):
 class SmoothGradMethod(Method):
     name = "smoothgrad"
     label = "SmoothGrad (NoiseTunnel)"
-    modalities = frozenset({IMAGE, TABULAR})
+    modalities = frozenset({IMAGE, TABULAR, FUSION})
+    gradients = True
     needs = "gradients (noise is added to the input, so not to token ids)"
     stochastic = True
     help = "Captum NoiseTunnel: averages saliency or IG over noisy copies of the input."
@@ -75,8 +78,9 @@ class SmoothGradMethod(Method):
         from captum.attr import IntegratedGradients, NoiseTunnel, Saliency
 
         p = ctx.p
-        x = ctx.x[0]
-        std = float(p["stdevs"] * (x.max() - x.min()).clamp_min(1e-12))
+        # one std per input (fusion: the image and the token embeddings each get their own)
+        stds = tuple(float(p["stdevs"] * (x.max() - x.min()).clamp_min(1e-12)) for x in ctx.x)
+        std = stds[0] if len(stds) == 1 else stds
         ctx.used["noise_std"] = std
         ig = p["base"] == "integrated_gradients"
         per_sample = p["n_steps"] if ig else 1
@@ -98,6 +102,7 @@ class GuidedBackpropMethod(Method):
     name = "guided_backprop"
     label = "Guided backprop"
     modalities = frozenset({IMAGE})
+    gradients = True
     needs = "ReLU modules (nn.ReLU) in the network"
     help = "Gradients with negative signals cut at every nn.ReLU (Captum GuidedBackprop)."
     params: ClassVar = ()

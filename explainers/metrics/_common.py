@@ -132,11 +132,11 @@ def run_method(
 def accepted(method: str | Explainer) -> set[str]:
     """Parameter names a method takes when re-run: its Param specs, seed and free extras."""
     m = method_of(method)
-    return {p.name for p in m.params} | {"seed"} | set(getattr(m, "free_params", ()))
+    return {p.name for p in m.params} | {"seed"} | set(m.free_params)
 
 
 def is_stochastic(method: str | Explainer) -> bool:
-    return bool(getattr(method_of(method), "stochastic", False))
+    return method_of(method).stochastic
 
 
 def finite(x: float | None) -> float | None:
