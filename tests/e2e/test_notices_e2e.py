@@ -15,6 +15,20 @@ from tests.e2e.test_dashboard_e2e import (
 
 pytestmark = pytest.mark.e2e
 expect = pytest.importorskip("playwright.sync_api").expect
+PlaywrightTimeout = pytest.importorskip("playwright.sync_api").TimeoutError
+
+
+def choose(page, box, option: str) -> None:
+    """Open a selectbox and pick an option; reopen it if a rerun closed the list meanwhile."""
+    for _ in range(4):
+        box.locator('input[role="combobox"]').click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            wait_for_app_idle(page, LONG)
+    pytest.fail(f"option {option!r} never appeared")
 
 
 def test_unconverged_ig_shows_a_notice_and_reruns_with_more_steps(page, artifacts_dir):
@@ -25,10 +39,12 @@ def test_unconverged_ig_shows_a_notice_and_reruns_with_more_steps(page, artifact
     steps = main.get_by_test_id("stNumberInput").filter(has_text="n_steps").locator("input").first
     steps.fill("4")
     steps.press("Enter")
+    # the settings changed, so the old results give way to the prompt (wait for it, then go on)
+    expect(main.get_by_text("Press Explain").first).to_be_visible(timeout=LONG)
+    expect(steps).to_have_value("4")
     wait_for_app_idle(page, LONG)
-    main.get_by_test_id("stSelectbox").filter(has_text="integration_method").locator(
-        'input[role="combobox"]').click()
-    page.get_by_role("option", name="riemann_trapezoid", exact=True).click()
+    choose(page, main.get_by_test_id("stSelectbox").filter(has_text="integration_method"),
+           "riemann_trapezoid")
     wait_for_app_idle(page, LONG)
     click_explain(page)
     notice = main.get_by_test_id("stAlert").filter(has_text="has not converged")
