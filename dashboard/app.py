@@ -12,10 +12,9 @@ import streamlit as st  # noqa: E402
 
 from dashboard import state  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
 
-# The one list of pages: (section, file under dashboard/, title, icon). A page whose file does
-# not exist yet is left out, so other issues add a page by adding its file here and on disk.
+# The one list of pages: (section, file under dashboard/, title, icon). A new page is its file
+# in app_pages/ plus one line here; every file listed must exist (st.Page refuses a missing one).
 PAGES = [
     ("Explain", "app_pages/explain.py", "Explain", ":material/visibility:"),
     ("Explain", "app_pages/compare.py", "Compare", ":material/compare:"),
@@ -30,9 +29,8 @@ PAGES = [
 def navigation() -> dict[str, list[st.Page]]:
     sections: dict[str, list[st.Page]] = {}
     for section, path, title, icon in PAGES:
-        if (HERE / path).exists():
-            sections.setdefault(section, []).append(
-                st.Page(path, title=title, icon=icon, default=path == PAGES[0][1]))
+        sections.setdefault(section, []).append(
+            st.Page(path, title=title, icon=icon, default=path == PAGES[0][1]))
     return sections
 
 

@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 import streamlit as st
-import torch
 
 import explainers
 from dashboard import state
 from models import InputError, ModelAdapter, list_models, load_model
+from models.base import HasImage, HasSamples, IsCompressed
 
 Progress = Callable[[int, int], Any]
 
@@ -81,7 +81,7 @@ def resolve(name: str) -> ModelAdapter:
 
 def key(model: ModelAdapter) -> str:
     """The plain cache key of a model: the name or path it was loaded by, or its kept key."""
-    if getattr(model, "compression", None) is not None and model.info.sha256:
+    if isinstance(model, IsCompressed) and model.info.sha256:
         return register(model)
     return _LOAD_KEYS.get(id(model), model.info.name)
 
@@ -90,7 +90,7 @@ def key(model: ModelAdapter) -> str:
 def get_samples(name: str, n: int | None = None) -> list[tuple[Any, int]]:
     """The model's bundled held-out samples (read-only; shared by sessions)."""
     model = resolve(name)
-    if not hasattr(model, "samples"):
+    if not isinstance(model, HasSamples):
         return []
     return list(model.samples(n, 0))
 
@@ -118,14 +118,14 @@ CLASHES = ("model", "raw", "method", "target")  # explain()'s own argument names
 
 def passable(method: str, params: dict[str, Any], model: ModelAdapter | None = None
              ) -> dict[str, Any]:
-    """Parameters explain() can take: one named like its own arguments is left to its default.
+    """Parameters explain() can take as keywords.
 
-    (IG's integration rule is a Param named "method", which explain(model, raw, method, ...)
-    cannot receive as a keyword; a non-default value is reported instead of crashing.)
+    A Param named like one of explain()'s own arguments (CLASHES) could not be passed; no
+    method declares one today, so this only guards a new method: at its default it is
+    dropped, at any other value the user reads why instead of a TypeError.
     """
     spec = explainers.get_method(method)
-    specs = spec.params_for(model) if model is not None and hasattr(spec, "params_for") \
-        else spec.params
+    specs = spec.params_for(model) if model is not None else spec.params
     defaults = {p.name: p.default for p in specs}
     out = {}
     for name, value in params.items():
@@ -138,14 +138,12 @@ def passable(method: str, params: dict[str, Any], model: ModelAdapter | None = N
     return out
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def attention(model_name: str, input_key: str, _raw: Any) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Attention weights [layers, heads, T, T] and the tokens, for a transformer model."""
-    model = resolve(model_name)
-    with model.lock, torch.no_grad():
-        x = model.preprocess(_raw)
-        weights = model.attention(x)
-    return weights.detach().float().cpu().numpy(), tuple(model.tokens(_raw))
+@st.cache_data(show_spinner=False, max_entries=512)
+def picture(model_name: str, input_key: str, _model: HasImage, _raw: Any) -> np.ndarray:
+    """What the model sees (display_image: uint8 [H, W, 3]) for one input, keyed like predict:
+    once per model and input, however many thumbnails and overlays show it. The model comes
+    along unhashed (a compressed copy that is not kept cannot be resolved by its key)."""
+    return np.asarray(_model.display_image(_raw))
 
 
 def ui_progress(bar: Any, start: float, span: float, text: str) -> Progress:

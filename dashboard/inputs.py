@@ -94,12 +94,18 @@ def _part(raw: Any, part: str) -> Any:
     return raw[part] if isinstance(raw, dict) and part in raw else raw
 
 
-def picture(model: ModelAdapter, raw: Any) -> Any:
-    """What the model sees (uint8 HxWx3) for an image raw or a fusion pair."""
+def picture(model: ModelAdapter, raw: Any, key: str) -> np.ndarray:
+    """What the model sees (uint8 HxWx3) for an image raw or a fusion pair: computed once per
+    model and input key (cache.picture), however many thumbnails and overlays show it."""
     if model.info.modality == "fusion":
-        return model.display_image({"image": _part(raw, "image"), "text": _part(raw, "text")
-                                    if isinstance(raw, dict) else ""})
-    return model.display_image(raw)
+        raw = {"image": _part(raw, "image"), "text": _part(raw, "text")
+               if isinstance(raw, dict) else ""}
+    return cache.picture(cache.key(model), key, model, raw)
+
+
+def sample_key(i: int) -> str:
+    """The plain input key of the model's bundled sample i."""
+    return state.digest(f"sample:{i}")
 
 
 def sample_label(model: ModelAdapter, i: int, y: int) -> str:
@@ -121,30 +127,32 @@ def image_gallery(model: ModelAdapter, samples: list, n: int = GALLERY) -> UserI
     cols = st.columns(min(n, len(samples)))
     for i, col in enumerate(cols):
         raw, y = samples[i]
-        col.image(picture(model, raw), width="stretch")
+        col.image(picture(model, raw, sample_key(i)), width="stretch")
         col.button(model.info.class_names[y][:12], key=state.widget_key("pick", i),
                    on_click=_pick_sample, args=(i,), width="stretch")
     i = st.selectbox("Sample", range(len(samples)), key=state.IMAGE_SAMPLE,
                      format_func=lambda j: sample_label(model, j, samples[j][1]))
     raw, y = samples[i]
-    return UserInput(raw, state.digest(f"sample:{i}"), sample_label(model, i, y), y)
+    return UserInput(raw, sample_key(i), sample_label(model, i, y), y)
 
 
 def image_upload(model: ModelAdapter) -> UserInput | None:
     """Upload PNG/JPEG/WebP/BMP/GIF; the last good upload survives page switches."""
     up = st.file_uploader("Upload an image", type=IMAGE_TYPES, key=state.IMAGE_UPLOAD,
                           max_upload_size=upload_mb())
+    image = None
     if up is not None:
-        read_image(up.getvalue(), up.name)  # a bad file errors here and is not kept
+        image = read_image(up.getvalue(), up.name)  # a bad file errors here and is not kept
         state.put_per_model(state.LAST_UPLOAD, cache.key(model), (up.name, up.getvalue()))
     stored = state.per_model(state.LAST_UPLOAD, cache.key(model))
     if stored is None:
         st.info("Upload a photo (PNG, JPEG, WebP, BMP or GIF) to explain it.")
         return None
     name, data = stored
-    image = read_image(data, name)
-    st.image(picture(model, image), caption=f"{name}: what the model sees", width=160)
-    return UserInput(image, state.digest(data), name)
+    image = read_image(data, name) if image is None else image  # decoded once per rerun
+    key = state.digest(data)
+    st.image(picture(model, image, key), caption=f"{name}: what the model sees", width=160)
+    return UserInput(image, key, name)
 
 
 def image_draw(model: ModelAdapter) -> UserInput | None:

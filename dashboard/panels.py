@@ -1,4 +1,4 @@
-"""Result panels (one per method, fitting the attribution's kind) and the download buttons."""
+"""Result panels (one per method: summary, then its figures via dashboard.figures) and downloads."""
 from __future__ import annotations
 
 import html
@@ -10,20 +10,15 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from dashboard import cache, state
+from dashboard import cache, figures, state
 from dashboard.figures import plot
 from dashboard.inputs import UserInput, picture
-from explainers import Attribution, get_method
-from models import GlassboxError, ModelAdapter
-
-SHOWN_ERRORS = (GlassboxError, ValueError, RuntimeError)  # shown in the panel, never fatal
-
-
-def method_label(name: str) -> str:
-    try:
-        return get_method(name).label
-    except KeyError:
-        return name
+from dashboard.reports import report_buttons
+from dashboard.runner import method_label
+from explainers import Attribution
+from explainers.metrics.convergence import convergence
+from models import ModelAdapter
+from models.errors import USER_ERRORS
 
 
 def summary_line(a: Attribution) -> str:
@@ -41,99 +36,43 @@ def summary_line(a: Attribution) -> str:
 
 def result_panel(model: ModelAdapter, inp: UserInput, a: Attribution | str, name: str,
                  tag: str = "explain") -> None:
-    """Header, one-line summary and the plots that fit this result (an error string: st.error)."""
+    """Header, one-line summary and the figures a.plots() names (an error string: st.error);
+    for a fusion result also the cross-modal view, a follow-up computation run on request."""
     st.markdown(f"#### {method_label(name)}")
     if isinstance(a, str):
         st.error(a)
         return
     st.caption(summary_line(a))
     key = state.widget_key(tag, name)
+    convergence_notice(a, key, rerun=tag == "explain")
+    figures.render(model, inp, a, key)
     if a.kind == "fusion":
-        _fusion_plots(model, inp, a, key)
-    if a.kind == "image":
-        _image_plots(model, inp, a, key)
-    if a.kind == "tokens":
-        _token_plots(a, key)
-    if a.kind == "features":
-        row = inp.raw if isinstance(inp.raw, dict) else {}
-        values = [row.get(u) for u in a.units] if row else None
-        st.plotly_chart(plot("waterfall")(a, 12, feature_values=values), key=key + "::waterfall")
-        st.plotly_chart(plot("top_units_bar")(a, 10), key=key + "::bar")
+        _cross_modal(model, inp, a, key)
 
 
-def _image_plots(model: ModelAdapter, inp: UserInput, a: Attribution, key: str) -> None:
-    """The heatmap over the picture (opacity slider), the raw map below it."""
-    opacity = st.slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key=state.widget_key(
-        state.OPACITY, key))
-    st.plotly_chart(_square(plot("heatmap_overlay")(a, picture(model, inp.raw), opacity)),
-                    key=key + "::overlay")
-    st.plotly_chart(_square(plot("raw_map")(a), 300), key=key + "::raw")
+def _more_steps(method: str, steps: int) -> None:
+    """Button callback: set the method's n_steps widget and ask the Explain page to re-run."""
+    state.put(state.widget_key("param", method, "n_steps"), int(steps))
+    state.put(state.RERUN, True)
 
 
-def _square(fig: Any, height: int = 380) -> Any:
-    """A fixed height so square images fill the panel instead of shrinking to a thumbnail."""
-    fig.update_layout(height=height)
-    return fig
-
-
-def _token_plots(a: Attribution, key: str) -> None:
-    st.markdown(plot("token_highlight")(a), unsafe_allow_html=True)  # escaped by the plot
-    st.plotly_chart(plot("top_units_bar")(a, 10), key=key + "::bar")
+def convergence_notice(a: Attribution, key: str, rerun: bool = False) -> None:
+    """A warning when a path method's delta is large against the output, with the step count
+    that should converge (and, on the Explain page, a button that re-runs with it)."""
+    found = convergence(a)
+    if found is None or found.converged:
+        return
+    st.warning(found.message(), icon=":material/warning:")
+    if rerun and found.suggested is not None and not found.capped:
+        st.button(f"Re-run with n_steps = {found.suggested}", key=key + "::more_steps",
+                  on_click=_more_steps, args=(a.method, found.suggested))
 
 
 # ---------------------------------------------------------------- fusion (image + text)
-def split_fusion(a: Attribution) -> tuple[Attribution, Attribution]:
-    """A fusion result as an image result [H, W] and a token result [T]: same method, target,
-    params and numbers, so the image and token plots take each part as they are."""
-    tokens = a.units.get("text", ()) if isinstance(a.units, dict) else ()
-    image = replace(a, values=np.asarray(a.values["image"]), units=(), modality="image")
-    text = replace(a, values=np.asarray(a.values["text"]), units=tuple(tokens), modality="text")
-    return image, text
-
-
-def _fusion_plots(model: ModelAdapter, inp: UserInput, a: Attribution, key: str) -> None:
-    """Both parts of one attribution, the modality shares, and the cross-modal view on request."""
-    image, text = split_fusion(a)
-    st.markdown("**Image part**")
-    _image_plots(model, inp, image, key)
-    st.markdown("**Text part**")
-    _token_plots(text, key)
-    _share_plots(model, inp, a, key)
-    _cross_modal(model, inp, a, key)
-
-
-def _result_args(model: ModelAdapter, inp: UserInput, a: Attribution) -> tuple[Any, ...]:
-    """The plain cache key of a follow-up computation on a result: model, input, method,
-    target (resolved), the method's resolved params."""
-    return cache.key(model), inp.key, a.method, int(a.target), state.params_json(a.params)
-
-
-def _share_plots(model: ModelAdapter, inp: UserInput, a: Attribution, key: str) -> None:
-    """Share of |attribution| and of the output change under modality ablation, as bars."""
-    try:
-        shares = cache.modality_share(*_result_args(model, inp, a), inp.raw, a)
-    except SHOWN_ERRORS as exc:
-        st.error(f"Modality share failed: {exc}")
-        return
-    left, right = st.columns(2)
-    attribution = plot("modality_share")(shares["attribution"])
-    attribution.update_layout(title="share of |attribution|")  # fits half a panel
-    left.plotly_chart(attribution, key=key + "::share")
-    ablation = plot("modality_share")(shares["ablation"])
-    ablation.update_layout(title="share of output change")
-    right.plotly_chart(ablation, key=key + "::share_ablation")
-    st.caption("Left: share of total |attribution|. Right: share of the drop in p(target) when "
-               "the modality is removed (black image / all-[PAD] text).")
-    p = shares["probability"]
-    st.caption(f"p({html.escape(a.target_label)}): both {p['full']:.1%} · image only "
-               f"{p['image_only']:.1%} · text only {p['text_only']:.1%} · neither "
-               f"{p['neither']:.1%}")
-
-
 def _cross_modal(model: ModelAdapter, inp: UserInput, a: Attribution, key: str) -> None:
     """Per token: the output change when it is masked, and what it adds to each pixel's score."""
     st.markdown("**Cross-modal: which words move which pixels**")
-    args = _result_args(model, inp, a)
+    args = figures.result_args(model, inp, a)
     asked = set(state.get(state.CROSS_MODAL) or ())
     run = state.params_json(list(args))
     if run not in asked:
@@ -143,7 +82,7 @@ def _cross_modal(model: ModelAdapter, inp: UserInput, a: Attribution, key: str) 
         state.put(state.CROSS_MODAL, asked | {run})
     try:
         cm = cache.cross_modal(*args, inp.raw)
-    except SHOWN_ERRORS as exc:
+    except USER_ERRORS as exc:
         st.error(f"Cross-modal view failed: {exc}")
         return
     change = replace(a, values=np.asarray(cm.output_change), units=cm.tokens, modality="text",
@@ -156,9 +95,9 @@ def _cross_modal(model: ModelAdapter, inp: UserInput, a: Attribution, key: str) 
                      format_func=lambda i: f"{i}: {cm.tokens[i]}",
                      key=state.widget_key(state.CROSS_TOKEN, key))
     diff = replace(change, values=np.asarray(cm.difference[t]), units=(), modality="image")
-    fig = plot("heatmap_overlay")(diff, picture(model, inp.raw), 0.7)
+    fig = plot("heatmap_overlay")(diff, picture(model, inp.raw, inp.key), 0.7)
     fig.update_layout(title=f"what {html.escape(repr(cm.tokens[t]))} adds to each pixel")
-    st.plotly_chart(_square(fig), key=key + "::cross_map")
+    st.plotly_chart(figures.square(fig), key=key + "::cross_map")
 
 
 def result_grid(model: ModelAdapter, inp: UserInput, items: list[tuple[str, Any]],
@@ -209,7 +148,7 @@ def attributions_npz(results: list[Attribution]) -> bytes:
 
 def download_buttons(model: ModelAdapter, inp: UserInput, results: list[Attribution],
                      tag: str = "explain") -> None:
-    """Raw attributions as JSON/NPZ; reports (HTML/JSON/PDF) when explainers.report exists."""
+    """Raw attributions as JSON/NPZ, and reports (HTML/PDF/JSON) built on request."""
     if not results:
         return
     stem = f"glassbox-{model.info.name}-{inp.key[:8]}"
@@ -218,6 +157,4 @@ def download_buttons(model: ModelAdapter, inp: UserInput, results: list[Attribut
                             f"{stem}.json", "application/json", key=f"{tag}::dl_json")
     cols[1].download_button("Attributions (NPZ)", attributions_npz(results), f"{stem}.npz",
                             "application/octet-stream", key=f"{tag}::dl_npz")
-    from dashboard.reports import report_buttons
-
     report_buttons(model, inp, results, stem, cols[2:], tag)

@@ -1,36 +1,26 @@
 """Report downloads (HTML/PDF/JSON) built by explainers.report, each on an explicit click."""
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import streamlit as st
 
 from dashboard import cache, state
 from dashboard.inputs import UserInput
+from dashboard.trust_panel import current
 from explainers import Attribution
+from explainers import report as rep
 from models import GlassboxError, ModelAdapter
 
-
-def report_module() -> Any | None:
-    """explainers.report when it exists, else None."""
-    try:
-        return importlib.import_module("explainers.report")
-    except ModuleNotFoundError as exc:
-        if exc.name != "explainers.report":
-            raise
-        return None
+MIME = {"html": "text/html", "pdf": "application/pdf", "json": "application/json"}
 
 
 def _trust(model: ModelAdapter, inp: UserInput) -> dict[str, Any]:
     """The Trust page's last run for this model and input ({} if none): its report and key."""
-    from dashboard.trust_panel import current
-
     return current(cache.key(model), inp.key) or {}
 
 
 def _build(model: ModelAdapter, inp: UserInput, results: list[Attribution], fmt: str) -> bytes:
-    rep = report_module()
     report = rep.build_report(model, inp.raw, results, trust=_trust(model, inp).get("report"),
                               seed=int(state.get(state.SEED) or 0))
     if fmt == "html":
@@ -43,9 +33,6 @@ def _build(model: ModelAdapter, inp: UserInput, results: list[Attribution], fmt:
 def report_buttons(model: ModelAdapter, inp: UserInput, results: list[Attribution], stem: str,
                    cols: list[Any], tag: str) -> None:
     """A 'build' button per format; once built, a download button for the file."""
-    if report_module() is None:
-        cols[0].caption("HTML/PDF reports: coming with explainers.report.")
-        return
     key = state.params_json({"input": inp.key, "model": cache.key(model), "tag": tag,
                              "results": [(a.method, a.params.get("seed"), a.target)
                                          for a in results],
@@ -65,6 +52,5 @@ def report_buttons(model: ModelAdapter, inp: UserInput, results: list[Attributio
                 st.error(f"Report failed: {exc}")
             state.put(state.REPORT, files)
         if fmt in files:
-            mime = {"html": "text/html", "pdf": "application/pdf", "json": "application/json"}
             st.download_button(f"Report ({fmt.upper()})", files[fmt], f"{stem}-report.{fmt}",
-                               mime[fmt], key=f"{tag}::dl_report_{fmt}", type="primary")
+                               MIME[fmt], key=f"{tag}::dl_report_{fmt}", type="primary")

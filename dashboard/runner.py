@@ -9,9 +9,9 @@ import streamlit as st
 
 from dashboard import cache, inputs, state, widgets
 from dashboard.inputs import UserInput
-from dashboard.panels import method_label
 from explainers import Attribution, get_method, list_methods
-from models import GlassboxError, ModelAdapter
+from models import ModelAdapter
+from models.errors import USER_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +22,14 @@ PREFERRED = {
     "tabular": ("integrated_gradients", "kernel_shap", "saliency"),
     "fusion": ("integrated_gradients", "saliency"),
 }
-# errors a method can raise on a user's input or settings: shown in place, never fatal
-USER_ERRORS = (GlassboxError, ValueError, RuntimeError)
+
+
+def method_label(name: str) -> str:
+    """A method's display label (the registry key when it is not registered)."""
+    try:
+        return get_method(name).label
+    except KeyError:
+        return name
 
 
 def is_cheap(model: ModelAdapter) -> bool:

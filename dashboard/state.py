@@ -33,7 +33,9 @@ CSV_ROW = "csv_row"  # number_input: which CSV row
 # ---------------------------------------------------------------- Explain page
 METHODS = "methods"  # multiselect
 RUN = "run_explain"  # button
+RERUN = "rerun_explain"  # bool: a notice's button asked the Explain page to run again
 OPACITY = "opacity"  # slider prefix, one per result panel
+SHOW_SPECIAL = "show_special"  # checkbox prefix: special tokens ([CLS], [SEP]) in a panel's bars
 RESULTS = "results"  # dict: {"key": run key, "items": [(method, Attribution | str error)]}
 WALL = "wall_times"  # dict method -> wall seconds of its last run (tiny = cache hit)
 AUTO_RAN = "auto_ran"  # bool: the first explanation ran by itself once

@@ -10,15 +10,15 @@ import streamlit as st
 from dashboard import cache, runner, state
 from dashboard.figures import plot
 from dashboard.inputs import UserInput
-from dashboard.panels import method_label
+from dashboard.runner import method_label
 from explainers import Attribution, get_method
 from explainers.metrics import TrustReport, faithfulness_figure, sanity_figure, trust_report
 from explainers.report.trust import trust_numbers
 from models import ModelAdapter
 
 SCORE_COLUMNS = ("deletion AUC", "random deletion AUC", "insertion AUC", "random insertion AUC",
-                 "infidelity", "max-sensitivity", "completeness delta", "stability",
-                 "sanity correlation", "sanity passed")
+                 "infidelity", "relative infidelity", "max-sensitivity", "completeness delta",
+                 "stability", "sanity correlation", "sanity |map| correlation", "sanity passed")
 
 
 def settings_of(heavy: bool, steps: int, k: int, seed: int) -> dict[str, Any]:
@@ -102,13 +102,30 @@ def current(model_key: str, input_key: str) -> dict[str, Any] | None:
     return None
 
 
+def method_numbers(report: TrustReport, name: str) -> dict[str, Any]:
+    """trust_numbers of one method, plus the numbers its readings rest on: the relative
+    infidelity and the sanity check's other variant (|maps| when the curve is signed)."""
+    numbers = dict(trust_numbers(report)[name])
+    row = report.row(name)
+    if row.infidelity is not None and row.infidelity.relative is not None:
+        numbers["relative infidelity"] = row.infidelity.relative
+    if row.sanity is not None:
+        variants = row.sanity.variants
+        if "absolute" in variants:
+            numbers["sanity |map| correlation"] = variants["absolute"][-1]
+        if "signed" in variants:
+            numbers["sanity correlation"] = variants["signed"][-1]
+        numbers["sanity failed"] = row.sanity.failed
+    return numbers
+
+
 def score_table(report: TrustReport) -> pd.DataFrame:
     """One row per method, best first: its rank and every computed score (blank = not computed)."""
-    numbers = trust_numbers(report)
     rows = []
     for name in report.ranking:
-        row = {"method": method_label(name), "rank": numbers[name].get("rank")}
-        row.update({c: numbers[name].get(c) for c in SCORE_COLUMNS})
+        numbers = method_numbers(report, name)
+        row = {"method": method_label(name), "rank": numbers.get("rank")}
+        row.update({c: numbers.get(c) for c in SCORE_COLUMNS})
         rows.append(row)
     table = pd.DataFrame(rows)
     return table.dropna(axis=1, how="all")
@@ -140,11 +157,13 @@ def agreement(report: TrustReport) -> None:
 
 
 def _metrics(numbers: dict[str, Any]) -> None:
-    shown = [(c, numbers[c]) for c in ("deletion AUC", "insertion AUC", "infidelity",
+    shown = [(c, numbers[c]) for c in ("deletion AUC", "insertion AUC", "relative infidelity",
                                        "max-sensitivity", "completeness delta", "stability")
              if c in numbers]
     if "sanity passed" in numbers:
-        shown.append(("sanity check", "passed" if numbers["sanity passed"] else "FAILED"))
+        failed = " + ".join(numbers.get("sanity failed", ()))  # in the label: the value is short
+        shown.append((f"sanity check ({failed} maps)" if failed else "sanity check",
+                      "passed" if numbers["sanity passed"] else "FAILED"))
     cols = st.columns(max(1, len(shown)))
     for col, (label, value) in zip(cols, shown, strict=False):
         col.metric(label, value if isinstance(value, str) else f"{value:.3g}")
@@ -152,7 +171,7 @@ def _metrics(numbers: dict[str, Any]) -> None:
 
 def method_panel(report: TrustReport, name: str) -> None:
     """One method's trust: the numbers, curves, sanity cascade and the plain-language reading."""
-    row, numbers = report.row(name), trust_numbers(report)[name]
+    row, numbers = report.row(name), method_numbers(report, name)
     st.markdown(f"#### {numbers.get('rank')}. {method_label(name)}")
     _metrics(numbers)
     charts = [f for f in (

@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import cache, state
 from explainers import Explainer, Param
-from models import GlassboxError, ModelAdapter
+from models import GlassboxError, HasTargetLayer, ModelAdapter
 
 DEFAULT_MODELS = ("mnist-cnn", "breast-cancer-mlp")
 
@@ -135,13 +135,13 @@ def fits(p: Param, value: Any) -> bool:
     return isinstance(value, str)
 
 
-def layer_widget(method: str, p: Param, model: ModelAdapter, where: Any = st) -> str:
+def layer_widget(method: str, p: Param, model: HasTargetLayer, where: Any = st) -> str:
     """Grad-CAM style 'layer' parameters: a choice among the model's conv layers."""
     key = state.widget_key("param", method, p.name)
     layers = ["", *model.conv_layers()]
     if state.get(key) not in layers:
         state.put(key, "")
-    default = getattr(model, "default_target_layer", "")
+    default = model.default_target_layer
     return where.selectbox(p.name, layers, key=key, help=p.help,
                            format_func=lambda n: n or f"default ({default})")
 
@@ -150,10 +150,9 @@ def param_widgets(method: Explainer, where: Any = st, model: ModelAdapter | None
                   ) -> dict[str, Any]:
     """Widgets for every parameter of a method (its spec for this model); returns {name: value}."""
     out = {}
-    specs = method.params_for(model) if model is not None and hasattr(method, "params_for") \
-        else method.params
+    specs = method.params_for(model) if model is not None else method.params
     for p in specs:
-        if p.name == "layer" and hasattr(model, "conv_layers"):  # "" = the model's default
+        if p.name == "layer" and isinstance(model, HasTargetLayer):  # "" = the model's default
             out[p.name] = layer_widget(method.name, p, model, where)
         else:
             out[p.name] = param_widget(method.name, p, where)

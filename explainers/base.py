@@ -107,7 +107,8 @@ class Attribution:
             "image": ("heatmap_overlay", "raw_map"),
             "tokens": ("token_highlight", "top_units_bar"),
             "features": ("waterfall", "top_units_bar"),
-            "fusion": ("heatmap_overlay", "token_highlight", "modality_share"),
+            "fusion": ("heatmap_overlay", "raw_map", "token_highlight", "top_units_bar",
+                       "modality_share"),
         }
         extra = ("attention_grid",) if "attention" in self.extras else ()
         return table[self.kind] + extra

@@ -27,3 +27,8 @@ class UnsupportedError(GlassboxError, ValueError):
 
 class CancelledError(GlassboxError, RuntimeError):
     """A long computation stopped by its progress callback."""
+
+
+# What a user's input or settings can raise from a model or a method: the dashboard shows the
+# message on one line (never a traceback); anything else is a bug and propagates.
+USER_ERRORS: tuple[type[Exception], ...] = (GlassboxError, ValueError, RuntimeError)

@@ -9,9 +9,9 @@ import streamlit as st
 from dashboard import cache, panels, runner, state, widgets
 from dashboard.figures import plot
 from dashboard.inputs import UserInput
-from dashboard.runner import USER_ERRORS
 from explainers import Attribution, get_method, list_methods
 from models import ModelAdapter
+from models.errors import USER_ERRORS
 
 
 def agreement_section(results: list[Attribution]) -> None:
@@ -55,13 +55,17 @@ def methods_section(model: ModelAdapter, inp: UserInput, target: int | None, see
     panels.download_buttons(model, inp, good, tag="compare")
 
 
+NOT_EXPLORED = ("auto", "custom")  # auto is one of the others; custom needs the user's own
+
+
 def baseline_param(model: ModelAdapter) -> tuple[str, list[Any]] | None:
-    """IG's baseline parameter and the kinds this model offers (None if not applicable)."""
+    """IG's baseline parameter and the kinds this model offers (None if not applicable): the
+    choices of IG's spec for this model (params_for narrows them to the model's kinds)."""
     if "integrated_gradients" not in list_methods(model):
         return None
-    for p in get_method("integrated_gradients").params:
+    for p in get_method("integrated_gradients").params_for(model):
         if "baseline" in p.name and p.kind == "choice":
-            kinds = [c for c in p.choices if c in getattr(model, "baseline_kinds", p.choices)]
+            kinds = [c for c in p.choices if c not in NOT_EXPLORED]
             return (p.name, kinds) if kinds else None
     return None
 

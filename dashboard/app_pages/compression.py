@@ -7,12 +7,13 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import cache, runner, state, widgets
-from dashboard.figures import plot
+from dashboard import cache, figures, runner, state, widgets
+from dashboard.inputs import UserInput, sample_key, sample_label
 from explainers import Attribution, explain, list_methods
 from explainers import compare_models as cm
 from models import GlassboxError, ModelAdapter
 from models.compress import DistillConfig, distill, quantize_adapter
+from models.errors import USER_ERRORS
 
 # session keys of this page (all in dashboard/state.py)
 KEPT = state.COMPRESSED_MODELS  # name -> adapter, this session
@@ -112,9 +113,10 @@ def sweep_charts(rows: list[tuple[ModelAdapter, cm.Comparison]]) -> None:
                       yaxis_title="accuracy", yaxis_range=[0, 1.02])
     drift = go.Figure()
     for name in rows[0][1].drift:
-        for metric, dash in (("spearman", "solid"), ("topk_overlap", "dot")):
-            drift.add_trace(go.Scatter(x=x, y=[getattr(c.drift[name], metric) for _, c in rows],
-                                       mode="lines+markers", name=f"{name} {metric}",
+        for metric, dash, ys in (
+                ("spearman", "solid", [c.drift[name].spearman for _, c in rows]),
+                ("topk_overlap", "dot", [c.drift[name].topk_overlap for _, c in rows])):
+            drift.add_trace(go.Scatter(x=x, y=ys, mode="lines+markers", name=f"{name} {metric}",
                                        line={"dash": dash}))
     drift.update_layout(title="Explanation agreement vs sparsity (1 = unchanged)",
                         xaxis_title="sparsity", yaxis_title="agreement", yaxis_range=[-0.05, 1.05])
@@ -138,16 +140,10 @@ def cost_charts(rows: list[tuple[ModelAdapter, cm.Comparison]], original: str) -
     right.plotly_chart(size, key="compress_size_chart")
 
 
-def show_map(model: ModelAdapter, raw: Any, a: Attribution, key: str) -> None:
+def show_map(model: ModelAdapter, inp: UserInput, a: Attribution, key: str) -> None:
+    """One model's map of the chosen sample: its figures, the same way every page draws them."""
     st.caption(f"{model.info.name} · {a.method} · {a.target_label}")
-    if a.kind == "image":
-        st.plotly_chart(plot("heatmap_overlay")(a, model.display_image(raw), 0.5), key=key)
-    elif a.kind == "tokens":
-        st.markdown(plot("token_highlight")(a), unsafe_allow_html=True)  # escaped by the plot
-    elif a.kind == "features":
-        st.plotly_chart(plot("waterfall")(a, 12), key=key)
-    else:
-        st.plotly_chart(plot("top_units_bar")(a, 15), key=key)
+    figures.render(model, inp, a, key)
 
 
 def before_after(model: ModelAdapter, rows: list[tuple[ModelAdapter, cm.Comparison]]) -> None:
@@ -174,18 +170,19 @@ def before_after(model: ModelAdapter, rows: list[tuple[ModelAdapter, cm.Comparis
         target = int(model.predict(raw).argmax())
         try:
             maps[key] = (explain(model, raw, used, target), explain(compressed, raw, used, target))
-        except (GlassboxError, RuntimeError, ValueError) as exc:
+        except USER_ERRORS as exc:
             maps[key] = str(exc)
         state.put(MAPS, maps)
     if key in maps:
         if isinstance(maps[key], str):
             st.error(maps[key])
             return
+        inp = UserInput(samples[i][0], sample_key(i), sample_label(model, i, samples[i][1]))
         left, right = st.columns(2)
         with left:
-            show_map(model, samples[i][0], maps[key][0], "compress_map_before")
+            show_map(model, inp, maps[key][0], "compress_map_before")
         with right:
-            show_map(compressed, samples[i][0], maps[key][1], "compress_map_after")
+            show_map(compressed, inp, maps[key][1], "compress_map_after")
 
 
 def keep_buttons(rows: list[tuple[ModelAdapter, cm.Comparison]]) -> None:
@@ -268,7 +265,7 @@ def render() -> None:
         try:
             state.put(RESULT, run(model, settings, methods, n_explain, n_acc))
             state.put(MAPS, {})
-        except (GlassboxError, ValueError, RuntimeError) as exc:
+        except USER_ERRORS as exc:
             st.error(str(exc))
     res = state.get(RESULT)
     if not res or res["model"] != cache.key(model):

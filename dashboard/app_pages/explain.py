@@ -6,8 +6,8 @@ import streamlit as st
 from dashboard import cache, inputs, panels, runner, state, widgets
 from dashboard.figures import plot
 from dashboard.inputs import UserInput
-from dashboard.runner import USER_ERRORS
 from models import ModelAdapter
+from models.errors import USER_ERRORS
 
 
 def prediction(model: ModelAdapter, inp: UserInput) -> int | None:
@@ -56,7 +56,9 @@ def explanations(model: ModelAdapter, inp: UserInput, target: int | None, seed: 
     arrived = bool(st.session_state.pop(state.EXPLAIN_NOW, False))  # opened from Data set
     auto = arrived or (not state.get(state.AUTO_RAN) and runner.is_cheap(model))
     state.put(state.AUTO_RAN, True)  # only the first input of a session explains itself
-    if clicked or auto:
+    again = bool(state.get(state.RERUN))  # e.g. "Re-run with more steps" under a result
+    state.put(state.RERUN, False)
+    if clicked or auto or again:
         items = runner.run_methods(model, inp, target, selected, params, seed)
         state.put(state.RESULTS, {"key": key, "items": items})
     results = state.get(state.RESULTS)

@@ -7,9 +7,9 @@ import streamlit as st
 
 from dashboard import cache, panels, runner, state, trust_panel, widgets
 from dashboard.inputs import UserInput
-from dashboard.runner import USER_ERRORS
 from explainers import list_methods
 from models import ModelAdapter
+from models.errors import USER_ERRORS
 
 log = logging.getLogger(__name__)
 

@@ -33,10 +33,11 @@ def faithfulness_figure(c: FaithfulnessCurves, label: str = "", method: str = ""
     what = f"'{html.escape(label)}'" if label else "target"
     title = f"{html.escape(method)}: " if method else ""
     fig.update_layout(
-        title=f"{title}probability of {what} as the most important {c.unit} are removed / added",
+        # two short lines: one long line is cut off in a half-width chart
+        title=f"{title}p({what})<br><sup>as the most important {c.unit} are removed / added</sup>",
         xaxis_title=f"% of {c.unit} removed (deletion) or added (insertion)",
         yaxis_title="probability", yaxis_range=[0, 1.02], template="plotly_white",
-        legend={"orientation": "h", "y": -0.25}, margin={"t": 60, "b": 40},
+        legend={"orientation": "h", "y": -0.25}, margin={"t": 70, "b": 40},
     )
     return fig
 
@@ -46,12 +47,13 @@ def sanity_figure(s: Sanity) -> go.Figure:
     import plotly.graph_objects as go
 
     steps = [f"{i + 1}. …{html.escape(n)}" for i, n in enumerate(s.steps)]
-    fig = go.Figure(go.Scatter(
-        x=["trained", *steps], y=[1.0, *map(float, s.correlations)], mode="lines+markers",
-        name="Spearman vs trained", line={"color": INSERTION if s.passed else DELETION},
-    ))
+    fig = go.Figure([go.Scatter(
+        x=["trained", *steps], y=[1.0, *map(float, rhos)], mode="lines+markers",
+        name=f"{variant} maps", line={"color": DELETION if variant in s.failed else INSERTION,
+                                      "dash": "solid" if variant == "signed" else "dot"},
+    ) for variant, rhos in s.variants.items()])
     fig.add_hline(y=s.threshold, line_dash="dot", annotation_text=f"threshold {s.threshold:g}")
-    verdict = "passed" if s.passed else "FAILED: the map does not depend on the weights"
+    verdict = "passed" if s.passed else f"FAILED ({' and '.join(s.failed)})"
     fig.update_layout(
         title=f"{html.escape(s.method)} sanity check: {verdict}",
         xaxis_title="randomised down to layer", yaxis_title="rank correlation",

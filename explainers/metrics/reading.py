@@ -109,14 +109,38 @@ def faithfulness_reading(c: FaithfulnessCurves, label: str, fraction: float = 0.
     ]
 
 
+def infidelity_reading(inf: Infidelity) -> str:
+    """The infidelity sentence; every number in it follows from value and relative."""
+    s = inf.settings
+    head = (f"Infidelity {inf.value:.3g} under {s['perturbation']} perturbation of {s['unit']} "
+            f"(noise {s['noise']}; squared {s['output']} units, lower is better)")
+    if inf.relative is None:
+        return head + "; the output did not move under these perturbations, so there is nothing to explain."
+    rel = inf.relative
+    spread = inf.value / rel if rel > 0 else None
+    moved = f"the {s['output']} itself moves by {spread:.3g} (mean squared change), so " \
+        if spread is not None else ""
+    share = (f"the map accounts for {_pct(1 - rel)} of that movement" if rel < 1
+             else "the map accounts for none of that movement")
+    return f"{head}: {moved}relative infidelity is {rel:.2g} and {share}."
+
+
+def sanity_reading(sn: Sanity) -> str:
+    """The sanity sentence: each variant's final correlation, and which variant failed."""
+    finals = ", ".join(f"{v} maps {c[-1]:.2f}" for v, c in sn.variants.items())
+    if sn.passed:
+        return (f"Sanity check passed: with {sn.settings['layers']} layers randomised the maps' rank "
+                f"correlation with the original falls below {sn.threshold:g} ({finals}).")
+    return (f"Sanity check FAILED ({' and '.join(sn.failed)}): with the model's weights "
+            f"randomised the maps still correlate with the original ({finals}; threshold "
+            f"{sn.threshold:g}), so they show the input more than what the model learned.")
+
+
 def score_readings(r: MethodTrust) -> list[str]:
     """One sentence per computed score other than the curves."""
     out = []
     if r.infidelity is not None:
-        s, rel = r.infidelity.settings, r.infidelity.relative
-        share = f"; it accounts for {_pct(max(0.0, 1 - rel))} of how the {s['output']} moves" if rel is not None else ""
-        out.append(f"Infidelity {r.infidelity.value:.3g} under {s['perturbation']} perturbation "
-                   f"of {s['unit']} (noise {s['noise']}){share} (lower is better).")
+        out.append(infidelity_reading(r.infidelity))
     if r.max_sensitivity is not None:
         v, rad = r.max_sensitivity.value, r.max_sensitivity.settings["radius"]
         out.append(f"Max-sensitivity {v:.3f}: jittering the input by up to {rad} "
@@ -127,11 +151,7 @@ def score_readings(r: MethodTrust) -> list[str]:
                    else f"Across {len(st.seeds)} seeds the maps agree with mean rank correlation "
                    f"{st.mean_pairwise_spearman:.2f} (lowest {st.min_pairwise_spearman:.2f}).")
     if r.sanity is not None:
-        sn = r.sanity
-        out.append(f"Sanity check passed: with {sn.settings['layers']} layers randomised the map's rank "
-                   f"correlation with the original falls to {sn.final:.2f}." if sn.passed else
-                   f"Sanity check FAILED: with the model's weights randomised the map still correlates "
-                   f"{sn.final:.2f} with the original, so it shows the input more than what the model learned.")
+        out.append(sanity_reading(r.sanity))
     if r.delta is not None:
         out.append(f"Completeness: the attributions add up to the output difference within "
                    f"{abs(r.delta):.2g} (convergence delta; 0 is exact).")

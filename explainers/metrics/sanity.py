@@ -20,9 +20,13 @@ from models.errors import InputError
 class Sanity:
     """Rank correlation of the map on the trained model vs. models randomised from the top down.
 
-    `steps[i]` is the lowest layer randomised at step i (all layers above it are random too);
-    `passed` is False (the method is flagged) when the map still correlates with the original
-    above `threshold` after every layer has been randomised.
+    `steps[i]` is the lowest layer randomised at step i (all layers above it are random too).
+    `correlations` compare the maps as chosen (signed, or |maps| with absolute=True) and
+    `other_correlations` the other variant, from the same randomised maps: Adebayo et al.
+    (2018) show that |IG| and |input x gradient| keep their structure on a random model (the
+    input dominates them) while the signed maps do not. `passed` is False (the method is
+    flagged) when either variant still correlates above `threshold` after every layer has been
+    randomised; `failed` names which.
     """
 
     method: str
@@ -31,15 +35,33 @@ class Sanity:
     passed: bool
     threshold: float
     settings: dict[str, Any] = field(default_factory=dict)
+    other_correlations: tuple[float, ...] = ()
 
     @property
     def final(self) -> float:
         return self.correlations[-1]
 
+    @property
+    def variants(self) -> dict[str, tuple[float, ...]]:
+        """'signed' and 'absolute' -> correlations per step (those computed)."""
+        mine, other = ("absolute", "signed") if self.settings.get("absolute") else \
+            ("signed", "absolute")
+        out = {mine: self.correlations}
+        if self.other_correlations:
+            out[other] = self.other_correlations
+        return out
+
+    @property
+    def failed(self) -> tuple[str, ...]:
+        """The variants whose final correlation is at or above the threshold."""
+        return tuple(v for v, c in self.variants.items() if not c[-1] < self.threshold)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "method": self.method, "steps": list(self.steps),
             "correlations": [finite(c) for c in self.correlations],
+            "other_correlations": [finite(c) for c in self.other_correlations],
+            "failed": list(self.failed),
             "passed": self.passed, "threshold": self.threshold, "settings": dict(self.settings),
         }
 
@@ -117,8 +139,9 @@ def sanity_check(
     """Cascading randomisation on private copies of the model; Spearman per step vs. the original.
 
     Layers owning parameters are randomised from the output down, grouped into at most
-    `max_steps` steps. `absolute` compares |maps| (Adebayo's "absolute" variant); the default
-    compares signed maps. The shared model is never modified.
+    `max_steps` steps. `absolute` makes |maps| (Adebayo's "absolute" variant) the reported
+    curve and the signed maps the other one; both decide `passed`. The shared model is never
+    modified.
     """
     if not 1 <= int(max_steps) <= 100:
         raise InputError(f"max_steps must be in 1..100, got {max_steps!r}")
@@ -129,22 +152,24 @@ def sanity_check(
     groups = layer_blocks(layers_top_down(model.module), int(max_steps))
     if not groups:
         raise InputError(f"model {model.info.name!r} has no parameters to randomise")
-    steps, rhos, done = [], [], []
+    steps, rhos, others, done = [], [], [], []
     for k, block in enumerate(groups):
         done += block
         twin = private_copy(model, f"random{k}")
         randomise(twin.module, done, seed)
         att = run_method(twin, raw, method, idx, params)
         rhos.append(_compare(reference.values, att.values, absolute))
+        others.append(_compare(reference.values, att.values, not absolute))
         steps.append(block[-1])
         tick(progress, k + 1, len(groups))
-    passed = bool(rhos[-1] < threshold)
+    passed = bool(rhos[-1] < threshold and others[-1] < threshold)
     settings = {
         "seed": seed, "max_steps": int(max_steps), "absolute": absolute, "target": idx,
         "layers": len(done), "init": "normal(mean, std) of the trained layer",
     }
     name = method if isinstance(method, str) else method.name
-    return Sanity(name, tuple(steps), tuple(rhos), passed, float(threshold), settings)
+    return Sanity(name, tuple(steps), tuple(rhos), passed, float(threshold), settings,
+                  tuple(others))
 
 
 def _compare(a: Any, b: Any, absolute: bool) -> float:

@@ -18,8 +18,11 @@ MARGIN = dict(l=10, r=10, t=40, b=10)
 
 
 def esc(text: Any) -> str:
-    """HTML-escape any user-derived string (tokens, feature and class names, titles)."""
-    return html.escape(str(text), quote=True)
+    """HTML-escape any user-derived string (tokens, feature and class names, titles).
+
+    Quotes become numeric references (&#34;), which plotly.js decodes in labels; it shows the
+    named &quot; literally (a '"' token read as '&quot;' in the bar charts)."""
+    return html.escape(str(text), quote=True).replace("&quot;", "&#34;")
 
 
 def is_signed(values: np.ndarray) -> bool:

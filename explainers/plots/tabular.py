@@ -32,8 +32,28 @@ def _feature_values(a: Attribution, units: tuple[str, ...], given: Any) -> list[
     return seq
 
 
+GAP_TOL = 1e-6  # |f(x) - (start + sum)| below this (relative) is rounding, not a gap
+
+
+def waterfall_ends(a: Attribution, values: np.ndarray) -> tuple[float, str, float, float]:
+    """(start, its label, end, gap): the chart starts at the base value the method reports
+    (f(baseline), or E[f(X)] over a background), else at f(x) - sum(attributions); it ends
+    at the real model output f(x) (a.output). gap = f(x) - (start + sum) is what the
+    attributions leave unexplained (completeness not met): a step of its own, so the bars
+    reach f(x) instead of a number that is not the model's."""
+    total = float(values.sum())
+    end = float(a.output) if a.output is not None else (a.base_value or 0.0) + total
+    if a.base_value is not None:
+        start, label = float(a.base_value), "base value"
+    else:
+        start, label = end - total, "f(x) − Σ attributions"
+    gap = end - (start + total)
+    return start, label, end, gap if abs(gap) > GAP_TOL * max(1.0, abs(end)) else 0.0
+
+
 def waterfall(a: Attribution, max_display: int = 12, feature_values: Any = None) -> go.Figure:
-    """From base_value through each feature's contribution to the output; the rest grouped."""
+    """From the start value through each feature's contribution to the model output f(x);
+    the rest grouped; any part of f(x) the attributions miss is a step of its own."""
     values, units = unit_values(a)
     fvals = _feature_values(a, units, feature_values)
     order = list(top_order(values, max(max_display - 1, 1) if len(values) > max_display
@@ -45,21 +65,25 @@ def waterfall(a: Attribution, max_display: int = 12, feature_values: Any = None)
     if rest:
         labels.append(f"{len(rest)} other features")
         steps.append(float(values[rest].sum()))
-    base = float(a.base_value) if a.base_value is not None else 0.0
-    end = base + float(values.sum())
+    base, start_name, end, gap = waterfall_ends(a, values)
+    if gap:
+        labels.append("not attributed (completeness gap)")
+        steps.append(gap)
     fig = go.Figure(go.Waterfall(
         orientation="h", base=base, x=steps[::-1], y=labels[::-1], measure=["relative"] * len(steps),
         increasing={"marker": {"color": POS}}, decreasing={"marker": {"color": NEG}},
         connector={"line": {"color": "#999", "width": 1}},
         hovertemplate="%{y}: %{x:+.4g}<extra></extra>", textposition="none",
     ))
-    start_name = "E[f(X)]" if a.base_value is not None else "start"
-    for x, name, where in ((base, f"{start_name} = {base:.4g}", "bottom"),
-                           (end, f"f(x) = {end:.4g}", "top")):
-        fig.add_vline(x=x, line_dash="dot", line_color="#666", annotation_text=name,
-                      annotation_position=where)
-    fig.update_layout(title=title_of(a, "waterfall"), margin={**MARGIN, "t": 70},
-                      height=max(260, 90 + 26 * len(steps)), xaxis_title="model output",
+    # labels above the plot area, one row each: inside it they covered the top bar, below it
+    # the ticks
+    for row, (x, name) in enumerate(((base, f"{start_name} = {base:.4g}"),
+                                     (end, f"f(x) = {end:.4g}"))):
+        fig.add_vline(x=x, line_dash="dot", line_color="#666")
+        fig.add_annotation(x=x, y=1.0, yref="paper", yanchor="bottom", yshift=2 + 16 * row,
+                           text=esc(name), showarrow=False, font={"size": 11})
+    fig.update_layout(title=title_of(a, "waterfall"), margin={**MARGIN, "t": 90},
+                      height=max(260, 90 + 26 * len(steps)), xaxis_title="model output (logit)",
                       showlegend=False)
     fig.update_yaxes(type="category")
     return fig

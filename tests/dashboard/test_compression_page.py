@@ -58,5 +58,7 @@ def test_int8_gradient_method_falls_back_with_a_notice(tiny):
     assert any("saliency needs gradients" in n and "occlusion" in n for n in notes)
     at.button(key="compress_maps_run").click().run()
     assert not at.exception and not at.error
-    overlays = [f for f in figures(at) if "occlusion" in f["layout"]["title"]["text"]]
+    maps = [f for f in figures(at) if "occlusion" in f["layout"]["title"]["text"]]
+    overlays = [f for f in maps if any(t["type"] == "image" for t in f["data"])]
     assert len(overlays) == 2  # before and after, side by side
+    assert len(maps) == 4  # each side draws what Attribution.plots() names: overlay + raw map

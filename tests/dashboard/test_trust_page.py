@@ -91,6 +91,8 @@ def test_mnist_heavy_scores_show_sanity_and_stability():
     for i, name in enumerate(rep.ranking):
         r = rep.row(name)
         assert table.iloc[i]["sanity passed"] == r.sanity.passed
+        np.testing.assert_allclose(table.iloc[i]["sanity |map| correlation"],
+                                   r.sanity.variants["absolute"][-1], atol=1e-9)
         np.testing.assert_allclose(table.iloc[i]["max-sensitivity"], r.max_sensitivity.value,
                                    rtol=1e-3)
         assert table.iloc[i]["stability"] == 1.0  # both methods are deterministic
@@ -99,6 +101,13 @@ def test_mnist_heavy_scores_show_sanity_and_stability():
     for fig, name in zip(sanity, rep.ranking, strict=True):
         np.testing.assert_allclose(np.asarray(decode(fig["data"][0]["y"]), float)[1:],
                                    rep.row(name).sanity.correlations, atol=1e-6)
+        np.testing.assert_allclose(np.asarray(decode(fig["data"][1]["y"]), float)[1:],
+                                   rep.row(name).sanity.other_correlations, atol=1e-6)
+    # |IG| keeps the digit's shape on a random model (Adebayo et al. 2018): flagged, and said so
+    ig = rep.row("integrated_gradients").sanity
+    assert ig.failed == ("absolute",) and not ig.passed
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["sanity check (absolute maps)"] == "FAILED" and "passed" in shown.values()
 
 
 def test_no_input_shows_one_info_line(stubs):

@@ -200,3 +200,12 @@ def test_large_maps_saturate_at_a_high_percentile_but_keep_their_values():
     np.testing.assert_allclose(np.asarray(heat.z), values)
     small = RNG.normal(0, 1, size=(28, 28))
     assert P.raw_map(image_attr(small)).data[0].zmax == pytest.approx(np.abs(small).max())
+
+
+def test_quote_tokens_are_escaped_in_a_form_plotly_decodes():
+    """plotly.js decodes numeric references but shows '&quot;' literally."""
+    a = text_attr([0.5, -0.2, 0.1], ['"', "it's", EVIL])
+    labels = list(P.top_units_bar(a).data[0].y)
+    assert "&#34;" in labels and all("&quot;" not in s for s in labels)
+    assert "<" not in "".join(labels)  # still escaped
+    assert 'title="&#34;: 0.5"' in P.token_highlight(a)  # and safe inside HTML attributes

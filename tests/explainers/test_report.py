@@ -267,6 +267,6 @@ def test_fusion_input_and_result_render(tmp_path):
                  input=rec, probabilities=np.array([0.1, 0.1, 0.1, 0.7]), attributions=[a],
                  environment=environment("cpu", 0), display_image=np.zeros((70, 70, 3), np.uint8))
     html = render_html(rep)
-    # prediction, overlay, modality share; tokens as escaped HTML
-    assert html.count('class="plotly-graph-div"') == 3 and 'class="gb-token"' in html
+    # prediction, overlay, raw map, top tokens, modality share (a.plots()); tokens as HTML
+    assert html.count('class="plotly-graph-div"') == 5 and 'class="gb-token"' in html
     assert back["text"] == raw["text"] and "<script>alert" not in html
