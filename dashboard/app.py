@@ -12,7 +12,6 @@ import streamlit as st  # noqa: E402
 
 from dashboard import state  # noqa: E402
 
-
 # The one list of pages: (section, file under dashboard/, title, icon). A new page is its file
 # in app_pages/ plus one line here; every file listed must exist (st.Page refuses a missing one).
 PAGES = [
