@@ -180,3 +180,29 @@ def cross_modal(model_name: str, input_key: str, method: str, target: int, param
     from explainers.fusion import cross_modal as run
 
     return run(resolve(model_name), _raw, target, method, **json.loads(params_json))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def generate(model_name: str, prompt: str, max_new_tokens: int) -> str:
+    """A causal LM's greedy continuation of a prompt (the continuation only)."""
+    model = resolve(model_name)
+    with model.lock, torch.no_grad():
+        return model.generate(prompt, max_new_tokens=max_new_tokens)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def logit_lens(model_name: str, prompt: str, continuation: str, k: int = 3
+               ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """The k most likely next tokens read out at every layer for every position of prompt +
+    continuation: tokens [layers + 1, T, k] (str), probabilities [layers + 1, T, k], labels [T]."""
+    model = resolve(model_name)
+    prompt_ids = model.encode(prompt)
+    cont = model.continuation_ids(continuation) if continuation else []
+    ids = torch.cat([prompt_ids, torch.tensor([cont], dtype=torch.long, device=model.device)], 1)
+    with model.lock, torch.no_grad():
+        top = model.logit_lens(ids).exp().topk(k, dim=-1)
+    decode = model.tokenizer.decode
+    tokens = np.array([[[decode([i]) for i in cell] for cell in layer]
+                       for layer in top.indices.tolist()], dtype=object)
+    labels = tuple(model.tokens(prompt)) + tuple(decode([i]) for i in cont)
+    return tokens, top.values.float().cpu().numpy(), labels

@@ -94,7 +94,9 @@ class Attribution:
 
     @property
     def kind(self) -> str:
-        """'image', 'tokens', 'features' or 'fusion': what shape the values have."""
+        """'image', 'tokens', 'features', 'fusion' or 'generation': what shape the values have."""
+        if self.modality == "generation":
+            return "generation"
         if isinstance(self.values, dict):
             return "fusion"
         if np.asarray(self.values).ndim == 2:
@@ -108,6 +110,7 @@ class Attribution:
             "tokens": ("token_highlight", "top_units_bar"),
             "features": ("waterfall", "top_units_bar"),
             "fusion": ("heatmap_overlay", "token_highlight", "modality_share"),
+            "generation": ("token_highlight", "generation_heatmap"),
         }
         extra = ("attention_grid",) if "attention" in self.extras else ()
         return table[self.kind] + extra

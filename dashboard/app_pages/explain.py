@@ -75,6 +75,11 @@ def render() -> None:
     if model is None:
         st.info("Pick another model in the sidebar.")
         return
+    if model.info.modality == "generation":  # causal language models have their own view
+        from dashboard import generation_view
+
+        generation_view.render(model)
+        return
     st.caption("Choose an input; the prediction shows at once. Then pick methods and press "
                "Explain to see which parts of the input drove the prediction.")
     inp, predicted = input_and_prediction(model)

@@ -1,0 +1,146 @@
+"""AppTest: the Explain page's generation view on a tiny random GPT-2 (the real CausalLMAdapter):
+continuation, heatmap, clickable tokens, attention, logit lens, bad input kept in place."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from dashboard import generation_inputs, state
+from tests.dashboard.gen_stub import StubGenAttention, StubGenOcclusion, occlusion, stub_gpt
+from tests.dashboard.helpers import decode, errors, figures, start
+
+PROMPT = "the film is"
+
+
+@pytest.fixture
+def gen(monkeypatch):
+    """The sidebar lists one generation model; the registry holds the two checkable methods."""
+    from dashboard import cache, runner
+    from explainers import base
+
+    model = stub_gpt()
+    methods = {cls.name: cls() for cls in (StubGenOcclusion, StubGenAttention)}
+    monkeypatch.setattr(cache, "model_names", lambda: ["stub-gpt"])
+    monkeypatch.setattr(cache, "get_model", lambda name: model)
+    monkeypatch.setattr(base, "REGISTRY", methods)
+    monkeypatch.setattr(base, "_load_methods", lambda: None)
+    monkeypatch.setattr(runner, "list_methods",
+                        lambda m: [k for k, v in methods.items() if v.supports(m)])
+    monkeypatch.setattr(generation_inputs, "PREFERRED", ("stub_gen_occlusion",))
+    orig = base.resolve_target  # TEMPORARY until explain() takes generation targets (llm-explain)
+    monkeypatch.setattr(base, "resolve_target", lambda m, raw, t: t if m.info.modality ==
+                        "generation" else orig(m, raw, t))
+    return model
+
+
+def heatmaps(at) -> list[dict]:
+    """The prompt x continuation heatmaps (their titles say so)."""
+    return [f for f in figures(at) if "prompt × continuation" in f["layout"]["title"]["text"]]
+
+
+def markdown(at) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def explain(at, methods: list[str] | None = None):
+    if methods is not None:
+        at.multiselect(key="gen_methods::stub-gpt").set_value(methods)
+    at.button(key=state.GEN_RUN).click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_continuation_heatmap_and_clicked_token_row(gen):
+    at = start("stub-gpt")
+    cont = gen.generate(PROMPT, 12)
+    assert f"<b" in markdown(at) and cont.strip()[:5] in markdown(at)  # shown before Explain
+    assert not heatmaps(at)
+    explain(at)
+    (fig,) = heatmaps(at)
+    expected = occlusion(gen, PROMPT, cont)  # the drop in log p of each token, prompt token masked
+    np.testing.assert_allclose(decode(fig["data"][0]["z"]), expected, rtol=1e-5, atol=1e-6)
+    assert len(fig["data"][0]["y"]) == expected.shape[0] and not fig["layout"].get("shapes")
+    pills = at.pills[0]
+    assert len(pills.options) == expected.shape[0]
+    pills.set_value(pills.options[2]).run()  # click the third generated token
+    assert not at.exception
+    (fig,) = heatmaps(at)
+    (shape,) = fig["layout"]["shapes"]
+    assert (shape["y0"], shape["y1"]) == (1.5, 2.5)  # the outline sits on row 2
+    row = re.search(r'<div class="gb-row" data-row="2">(.*?)</div></div>', markdown(at))
+    assert row, "the clicked token's row highlight is missing"
+    shown = [float(v) for v in re.findall(r'title="[^"]*: ([-0-9.e+]+)"', row.group(1))]
+    np.testing.assert_allclose(shown, expected[2], rtol=1e-3, atol=1e-6)
+
+
+def test_bad_input_is_one_line_in_place_and_results_are_kept(gen):
+    at = explain(start("stub-gpt"))
+    kept = at.session_state[state.GEN_RESULTS]
+    at.text_area(key=state.GEN_PROMPT).set_value("   ").run()
+    assert errors(at) == ["the prompt is empty: type a few words for the model to continue"]
+    assert heatmaps(at) and at.session_state[state.GEN_RESULTS] is kept  # earlier results stay
+    at.text_area(key=state.GEN_PROMPT).set_value("the film is " * 30).run()
+    (line,) = errors(at)  # the prompt alone is past the context
+    assert re.search(r"has \d+ tokens; this model reads at most 63", line), line
+    assert heatmaps(at)
+    words = "the film is good " * 40
+    prompt = gen.tokenizer.decode(gen.tokenizer.encode(words)[:58])  # 58 tokens: fits alone
+    at.text_area(key=state.GEN_PROMPT).set_value(prompt).run()
+    (line,) = errors(at)  # ... but not with 12 new tokens
+    assert "reads at most 64 positions" in line and "\n" not in line, line
+    assert heatmaps(at)
+    at.text_area(key=state.GEN_PROMPT).set_value(PROMPT)
+    at.radio(key=state.GEN_TARGET_MODE).set_value(generation_inputs.MINE).run()
+    assert errors(at) == ["the target continuation is empty: type one, or explain the "
+                          "model's own"]
+    assert not at.exception
+
+
+def test_target_and_contrast_reach_the_method_and_repeat_is_cached(gen):
+    at = start("stub-gpt")
+    at.radio(key=state.GEN_TARGET_MODE).set_value(generation_inputs.MINE).run()
+    at.text_input(key=state.GEN_TARGET).set_value(" a good film")
+    at.checkbox(key=state.GEN_CONTRAST_ON).check().run()
+    at.text_input(key=state.GEN_CONTRAST).set_value(" a bad film").run()
+    explain(at, ["stub_gen_occlusion", "stub_gen_attention"])
+    (_, a), (_, refused) = at.session_state[state.GEN_RESULTS]["items"]
+    assert a.target_label == " a good film" and a.params["contrast"] == " a bad film"
+    want = occlusion(gen, PROMPT, " a good film").sum(0) - occlusion(gen, PROMPT, " a bad film"
+                                                                     ).sum(0)
+    np.testing.assert_allclose(a.values, want, rtol=1e-5, atol=1e-6)
+    assert isinstance(refused, str) and "cannot explain a contrast" in refused
+    assert errors(at) == [refused]
+    first = at.session_state[state.WALL]["stub_gen_occlusion"]
+    explain(at)
+    assert at.session_state[state.WALL]["stub_gen_occlusion"] < max(first, 0.05)  # cache hit
+
+
+def test_attention_grid_rollout_and_logit_lens(gen):
+    at = explain(start("stub-gpt"), ["stub_gen_attention"])
+    cont = gen.generate(PROMPT, 12)
+    n = len(gen.tokens(PROMPT)) + len(gen.continuation_ids(cont))
+    grid = [f for f in figures(at) if f["layout"]["title"]["text"].startswith("attention: layers")]
+    assert len(grid) == 1 and len(grid[0]["data"]) == 2 * 4  # 2 layers x 4 heads
+    (roll,) = [f for f in figures(at) if f["layout"]["title"]["text"] == "attention rollout "
+               "(all layers)"]
+    r = np.asarray(decode(roll["data"][0]["z"]), float)
+    assert r.shape == (n, n) and np.allclose(np.triu(r, 1), 0)  # causal: no look-ahead
+    np.testing.assert_allclose(r.sum(1), 1.0, rtol=1e-5)
+    (lens,) = [f for f in figures(at) if f["layout"]["title"]["text"].startswith("logit lens")]
+    z = np.asarray(decode(lens["data"][0]["z"]), float)
+    ids = torch.cat([gen.encode(PROMPT), torch.tensor([gen.continuation_ids(cont)])], 1)
+    with torch.no_grad():
+        final = torch.softmax(gen.forward(ids)[0], -1).max(-1).values.numpy()
+    assert z.shape == (3, n)  # embeddings + 2 layers
+    np.testing.assert_allclose(z[-1], final, rtol=1e-4)  # the last layer is the real output
+
+
+def test_user_strings_are_escaped(gen):
+    at = start("stub-gpt", **{state.GEN_PROMPT: "<b>bold</b> & the film"})
+    explain(at)
+    text = markdown(at)
+    assert "&lt;b&gt;bold&lt;/b&gt; &amp; the film" in text
+    assert "<b>bold</b>" not in text
