@@ -127,7 +127,7 @@ def result_panel(a: Attribution | str, name: str, row: int | None) -> None:
     key = state.widget_key("gen", name)
     left, right = st.columns([2, 3], gap="medium")
     with left:
-        st.markdown("**Whole continuation** (sum over its tokens)")
+        st.markdown("**Whole continuation**")
         st.markdown(plot("token_highlight")(a), unsafe_allow_html=True)  # escaped by the plot
         if row is not None:
             token = html.escape(repr(a.extras["output_tokens"][row]))

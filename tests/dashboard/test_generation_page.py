@@ -144,3 +144,13 @@ def test_user_strings_are_escaped(gen):
     text = markdown(at)
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; the film" in text
     assert "<b>bold</b>" not in text
+
+
+def test_other_pages_take_a_language_model_without_crashing(gen):
+    at = start("stub-gpt", page="app_pages/attention.py")
+    grid = [f for f in figures(at) if f["layout"]["title"]["text"].startswith("attention: layers")]
+    assert len(grid) == 1 and len(grid[0]["data"]) == 2 * 4  # the prompt's attention, 2 x 4 heads
+    for page in ("app_pages/compare.py", "app_pages/trust.py"):
+        at.switch_page(page).run()
+        assert not at.exception, at.exception
+        assert any("is a language model" in i.value for i in at.info), page
