@@ -18,7 +18,7 @@ MAX_PROMPT_CHARS = 4_000
 MAX_NEW_TOKENS = 64
 OWN, MINE = "The model's own continuation", "A continuation I type"
 # settings the view draws once for all methods, so they get no per-method widget
-VIEW_PARAMS = ("max_new_tokens", "contrast", "target")
+VIEW_PARAMS = ("max_new_tokens", "contrast", "target", "spans")
 PREFERRED = ("feature_ablation", "integrated_gradients", "attention")
 
 
@@ -30,6 +30,7 @@ class GenRequest:
     max_new_tokens: int
     target: str | None  # None = the model's greedy continuation
     contrast: str | None
+    spans: str = ""  # "start:end, ..." over the prompt's tokens; "" = attribute to tokens
 
 
 def _set_prompt(text: str) -> None:
@@ -97,13 +98,26 @@ def check(model: ModelAdapter, req: GenRequest) -> None:
                          f"positions, so shorten the prompt or ask for fewer tokens")
 
 
+def spans_box(model: ModelAdapter, prompt: str) -> str:
+    """Optional spans of prompt tokens to attribute to as units, with the token indices shown."""
+    if state.GEN_SPANS not in st.session_state:
+        state.put(state.GEN_SPANS, "")
+    with st.expander("Attribute to spans of the prompt", expanded=bool(state.get(state.GEN_SPANS))):
+        if prompt.strip():
+            numbered = " · ".join(f"{i}:{t!r}" for i, t in enumerate(model.tokens(prompt)))
+            st.caption(f"Prompt tokens: {numbered}")
+        return st.text_input("Spans (start:end, end exclusive)", key=state.GEN_SPANS,
+                             placeholder="0:2, 2:4", help="Each span is one unit; tokens "
+                             "outside every span stay single. Empty = one unit per token.")
+
+
 def request(model: ModelAdapter) -> GenRequest:
     """The prompt box and settings as one checked request (InputError on bad input)."""
     prompt = prompt_box()
     n, target, contrast = settings()
     req = GenRequest(prompt, n, target, contrast)
     check(model, req)
-    return req
+    return GenRequest(prompt, n, target, contrast, spans_box(model, prompt).strip())
 
 
 def method_picker(model: ModelAdapter) -> tuple[list[str], dict[str, dict[str, Any]]]:

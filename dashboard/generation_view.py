@@ -66,12 +66,15 @@ def show_text(prompt: str, continuation: str, contrast: str | None) -> None:
 
 
 def call_params(model: ModelAdapter, selected: list[str], params: dict[str, dict[str, Any]],
-                contrast: str | None) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    """Each method's parameters with the contrast added where it is accepted; the methods that
-    cannot explain a contrast are returned apart."""
+                req: GenRequest) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Each method's parameters with the spans and the contrast added (the contrast where it is
+    accepted; the methods that cannot explain one are returned apart)."""
     out, refused = {}, []
+    contrast = req.contrast
     for name in selected:
         p = dict(params.get(name, {}))
+        if req.spans:
+            p["spans"] = req.spans
         if contrast:
             if not generation_inputs.takes(name, model, "contrast"):
                 refused.append(name)
@@ -84,7 +87,7 @@ def call_params(model: ModelAdapter, selected: list[str], params: dict[str, dict
 def run(model: ModelAdapter, req: GenRequest, continuation: str, selected: list[str],
         params: dict[str, dict[str, Any]], seed: int, key: str) -> None:
     """Explain the continuation with every chosen method (progress bar, cached); keep results."""
-    call, refused = call_params(model, selected, params, req.contrast)
+    call, refused = call_params(model, selected, params, req)
     inp = UserInput(req.prompt, state.digest(req.prompt), req.prompt[:40])
     done = dict(runner.run_methods(model, inp, continuation, list(call), call, seed)) \
         if call else {}
@@ -125,10 +128,17 @@ def result_panel(a: Attribution | str, name: str, row: int | None) -> None:
         return
     st.caption(summary(a))
     key = state.widget_key("gen", name)
+    per_token = "token_attr" in a.extras
+    if row is not None and not (per_token and row < len(a.extras["token_attr"])):
+        row = None
     left, right = st.columns([2, 3], gap="medium")
     with left:
         st.markdown("**Whole continuation**")
         st.markdown(plot("token_highlight")(a), unsafe_allow_html=True)  # escaped by the plot
+        if not per_token:
+            st.caption("No per-token attributions (per_token is off): tick it in the method's "
+                       "parameters for the heatmap.")
+            return
         if row is not None:
             token = html.escape(repr(a.extras["output_tokens"][row]))
             st.markdown(f"**What drove generated token {row}: {token}**")
@@ -228,9 +238,9 @@ def render(model: ModelAdapter) -> None:
     selected, params = generation_inputs.method_picker(model)
     key = None
     if req is not None and continuation is not None and selected:
-        key = state.params_json({"model": cache.key(model), "prompt": req.prompt,
-                                 "continuation": continuation, "contrast": req.contrast,
-                                 "methods": selected, "params": params, "seed": seed})
+        key = state.params_json({"model": cache.key(model), "request": req.__dict__,
+                                 "continuation": continuation, "methods": selected,
+                                 "params": params, "seed": seed})
         if st.button("Explain", type="primary", key=state.GEN_RUN, icon=":material/play_arrow:"):
             run(model, req, continuation, selected, params, seed, key)
     results = state.get(state.GEN_RESULTS)

@@ -154,3 +154,19 @@ def test_other_pages_take_a_language_model_without_crashing(gen):
         at.switch_page(page).run()
         assert not at.exception, at.exception
         assert any("is a language model" in i.value for i in at.info), page
+
+
+def test_spans_reach_every_method(gen, monkeypatch):
+    seen = {}
+    orig = StubGenOcclusion.explain
+
+    def spy(self, model, raw, target, **params):
+        seen.update(params)
+        params.pop("spans", None)
+        return orig(self, model, raw, target, **params)
+
+    monkeypatch.setattr(StubGenOcclusion, "explain", spy)
+    at = start("stub-gpt", **{state.GEN_SPANS: "0:2"})
+    assert any("0:'the'" in c.value for c in at.caption)  # the token indices are shown
+    explain(at)
+    assert seen["spans"] == "0:2" and not at.error
