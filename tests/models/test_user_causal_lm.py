@@ -127,3 +127,17 @@ def test_half_weights_load_in_half_on_gpu_and_float32_on_cpu(tmp_path):
         g = load_user_model(folder, device="cuda")
         assert next(g.module.parameters()).dtype == torch.float16
         assert isinstance(g.generate(PROMPT, 4), str)
+
+
+def test_preflight_smoke_checks_generation(lm_dir):
+    from explainers.preflight import preflight
+
+    _, folder = lm_dir
+    m = load_user_model(folder)
+    report = preflight(m)
+    assert report.forward_ok
+    assert report.forward_note == f"generate ok: {m.generate('the film is', 8)!r}"
+    rows = {r["method"]: r for r in report.table()}
+    n_layers = m.module.config.num_hidden_layers
+    assert rows["attention"]["works"] and f"[{n_layers}, 4," in rows["attention"]["notes"]
+    assert not rows["grad_cam"]["works"] and rows["grad_cam"]["notes"]  # why not, in words
