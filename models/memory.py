@@ -23,13 +23,24 @@ def _cgroup_free() -> int | None:
         return None
 
 
+def _meminfo_available() -> int | None:
+    """MemAvailable from /proc/meminfo (free + reclaimable cache), or None off Linux."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def _ram_free() -> int:
     try:
         import psutil
 
         free = int(psutil.virtual_memory().available)
     except ImportError:
-        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        free = _meminfo_available() or os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     capped = _cgroup_free()
     return min(free, capped) if capped is not None else free
 

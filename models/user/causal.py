@@ -73,8 +73,10 @@ def check_memory(folder: Path, device: torch.device, label: str) -> tuple[int, t
     count, by_dtype = stored_weights(folder)
     dtype = load_dtype(by_dtype, device)
     need = int(count * torch.empty((), dtype=dtype).element_size() * LOAD_OVERHEAD)
-    memory.check_fits(need, device, f"{label} ({count / 1e6:.1f}M parameters in "
-                                    f"{str(dtype).removeprefix('torch.')})")
+    what = f"{label} ({count / 1e6:.1f}M parameters in {str(dtype).removeprefix('torch.')})"
+    memory.check_fits(need, device, what)
+    if device.type == "cuda":  # from_pretrained stages the weights in CPU RAM first
+        memory.check_fits(need, "cpu", what)
     return count, dtype, need
 
 
