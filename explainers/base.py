@@ -183,14 +183,19 @@ def _load_methods() -> None:
     import explainers.methods  # noqa: F401  (registers every method on import)
 
 
-def resolve_target(model: ModelAdapter, raw: Any, target: int | str | None) -> int:
-    """None -> predicted class; a class name -> its index; an index is range-checked."""
+def resolve_target(model: ModelAdapter, raw: Any, target: int | str | None) -> Any:
+    """None -> predicted class; a class name -> its index; an index is range-checked.
+    A language model's target is the continuation text and passes through (None = greedy)."""
     names = model.info.class_names
+    if model.info.modality == "generation":
+        return target
     if target is None:
         return int(np.argmax(model.predict(raw)))
     if isinstance(target, str) and not target.lstrip("-").isdigit():
         if target not in names:
-            raise InputError(f"unknown target {target!r}; classes: {list(names)}")
+            raise InputError(f"unknown target {target!r}; {model.info.name} is a classifier, "
+                             f"its targets are the classes {list(names)} (a continuation text "
+                             "is a target only for a language model)")
         return names.index(target)
     idx = int(target)
     if not 0 <= idx < len(names):

@@ -12,12 +12,14 @@ import torch
 from torch import nn
 
 from explainers import baselines as bl
+from explainers import generation as gen
 from explainers.base import Attribution, Explainer, Param
 from explainers.batching import Counter, counting, pick_batch, with_retry
 from models.base import ModelAdapter
 from models.compress import is_int8
 
 IMAGE, TEXT, TABULAR = "image", "text", "tabular"
+GENERATION = gen.GENERATION
 BASELINES = Param("baselines", "choice", "auto", choices=bl.ALL_KINDS, help=(
     "Reference input: auto = the model's default (black image, [PAD] tokens, training mean); "
     "custom takes custom_baseline= (an image, array or table row)."))
@@ -212,6 +214,8 @@ class Method(Explainer):
         return {p.name for p in self.params_for(model)}
 
     def params_for(self, model: ModelAdapter) -> tuple[Param, ...]:
+        if model.info.modality == GENERATION:
+            return gen.params_for(self.name, self.params)
         out = []
         for p in self.params:
             mods = self.only.get(p.name, ())
@@ -222,10 +226,16 @@ class Method(Explainer):
             out.append(p)
         return tuple(out)
 
-    def explain(self, model: ModelAdapter, raw: Any, target: int, **params: Any) -> Attribution:
-        p = self.resolve(params)
-        seed = int(params.get("seed", 0))
+    def explain(self, model: ModelAdapter, raw: Any, target: Any, **params: Any) -> Attribution:
         free = {k: params[k] for k in self.free_params if k in params}
+        if model.info.modality == GENERATION:  # target: the continuation text (None = greedy)
+            p = gen.resolve(self.name, self.params_for(model), params, self.free_params)
+            free["continuation"] = gen.check_generation_target(target)
+            free.update({k: params[k] for k in gen.params.FREE if k in params})
+            target = -1
+        else:
+            p = self.resolve(params)
+        seed = int(params.get("seed", 0))
         x = model.preprocess(raw)
         x = x if isinstance(x, tuple) else (x,)
         ctx = Ctx(self, model, raw, int(target), p, seed, x, params.get("progress"), free)

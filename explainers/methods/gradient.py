@@ -3,20 +3,25 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from explainers import generation as gen
 from explainers.base import Attribution, Param, register
-from explainers.methods._common import IMAGE, MERGE, TABULAR, TEXT, Ctx, Method
+from explainers.methods._common import GENERATION, IMAGE, MERGE, TABULAR, TEXT, Ctx, Method
+
+WITH_GENERATION = frozenset({IMAGE, TEXT, TABULAR, GENERATION})
 
 
 @register
 class SaliencyMethod(Method):
     name = "saliency"
     label = "Saliency (gradient)"
-    modalities = frozenset({IMAGE, TEXT, TABULAR})
+    modalities = WITH_GENERATION
     needs = "gradients; text: embedding_layer"
     help = "Gradient of the target logit w.r.t. the input (Captum Saliency; text: on embeddings)."
     params = (Param("abs", "bool", True, "Absolute value of the gradient."), MERGE)
 
     def run(self, ctx: Ctx) -> Attribution:
+        if ctx.modality == GENERATION:
+            return gen.gradient(ctx, times_input=False)
         if ctx.modality == TEXT:
             from captum.attr import LayerGradientXActivation
 
@@ -34,12 +39,14 @@ class SaliencyMethod(Method):
 class InputXGradientMethod(Method):
     name = "input_x_gradient"
     label = "Input x gradient"
-    modalities = frozenset({IMAGE, TEXT, TABULAR})
+    modalities = WITH_GENERATION
     needs = "gradients; text: embedding_layer"
     help = "Input times its gradient (Captum InputXGradient; text: embeddings x their gradient)."
     params = (MERGE,)
 
     def run(self, ctx: Ctx) -> Attribution:
+        if ctx.modality == GENERATION:
+            return gen.gradient(ctx, times_input=True)
         if ctx.modality == TEXT:
             from captum.attr import LayerGradientXActivation
 

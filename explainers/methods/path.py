@@ -7,9 +7,11 @@ import numpy as np
 import torch
 
 from explainers import baselines as bl
+from explainers import generation as gen
 from explainers.base import Attribution, Param, register
 from explainers.methods._common import (
     BASELINES,
+    GENERATION,
     IMAGE,
     MERGE,
     N_STEPS,
@@ -58,7 +60,7 @@ def completeness(ctx: Ctx, attr, base_value: float) -> float:
 class IntegratedGradientsMethod(Method):
     name = "integrated_gradients"
     label = "Integrated gradients"
-    modalities = frozenset({IMAGE, TEXT, TABULAR})
+    modalities = frozenset({IMAGE, TEXT, TABULAR, GENERATION})
     needs = "gradients, a baseline; text: embedding_layer (LayerIntegratedGradients)"
     help = "Path integral of gradients from a baseline (Captum IntegratedGradients)."
     params = (N_STEPS, Param("integration_method", "choice", "gausslegendre",
@@ -68,6 +70,8 @@ class IntegratedGradientsMethod(Method):
     def run(self, ctx: Ctx) -> Attribution:
         from captum.attr import IntegratedGradients, LayerIntegratedGradients
 
+        if ctx.modality == GENERATION:  # on the input embeddings, per continuation token
+            return gen.integrated_gradients(ctx)
         n, rule = ctx.p["n_steps"], ctx.p["integration_method"]
         base = ctx.baseline()
         fwd = ctx.forward(n + 2)

@@ -10,7 +10,17 @@ from explainers import baselines as bl
 from explainers import superpixels as sp
 from explainers.base import Attribution, Param, register
 from explainers.batching import chunked
-from explainers.methods._common import BASELINES, IMAGE, MERGE, TABULAR, TEXT, Ctx, Method
+from explainers import generation as gen
+from explainers.methods._common import (
+    BASELINES,
+    GENERATION,
+    IMAGE,
+    MERGE,
+    TABULAR,
+    TEXT,
+    Ctx,
+    Method,
+)
 from models.base import ModelAdapter
 
 FEATURE_MASK = Param("feature_mask", "choice", "slic", "Image regions: SLIC superpixels or a "
@@ -20,6 +30,7 @@ N_SEGMENTS = Param("n_segments", "int", 50, "About how many regions the image is
 N_SAMPLES = Param("n_samples", "int", 200, "Perturbed samples drawn.", min=10, max=10000,
                   step=50)
 IMAGE_ONLY = (IMAGE,)
+WITH_GENERATION = frozenset({IMAGE, TEXT, TABULAR, GENERATION})
 
 
 def feature_mask(ctx: Ctx) -> tuple[torch.Tensor, int]:
@@ -96,11 +107,14 @@ class FeatureAblationMethod(_Perturbation):
     label = "Feature ablation"
     needs = "forward passes only"
     help = "Replaces each region/token/feature by the baseline, one at a time (Captum)."
+    modalities = WITH_GENERATION
     params = (FEATURE_MASK, N_SEGMENTS, BASELINES, MERGE)
 
     def run(self, ctx: Ctx) -> Attribution:
         from captum.attr import FeatureAblation
 
+        if ctx.modality == GENERATION:
+            return gen.perturb(ctx, FeatureAblation)
         extras: dict = {}
         mask, n = self.with_mask(ctx, extras)
         base = ctx.baseline()
@@ -120,11 +134,14 @@ class LimeMethod(_Perturbation):
     stochastic = True
     needs = "forward passes only"
     help = "Weighted sparse linear model on random on/off region samples (Captum Lime)."
+    modalities = WITH_GENERATION
     params = (N_SAMPLES, FEATURE_MASK, N_SEGMENTS, BASELINES, MERGE)
 
     def run(self, ctx: Ctx) -> Attribution:
         from captum.attr import Lime
 
+        if ctx.modality == GENERATION:
+            return gen.perturb(ctx, Lime)
         extras: dict = {}
         mask, _n = self.with_mask(ctx, extras)
         base = ctx.baseline()
@@ -151,12 +168,15 @@ class KernelShapMethod(_Perturbation):
               Param("n_background", "int", 20, "Tabular: training rows in the background.",
                     min=1, max=500, step=5))
     only = {**_Perturbation.only, "n_background": (TABULAR,), "baselines": (IMAGE, TEXT)}
+    modalities = WITH_GENERATION
 
     def run(self, ctx: Ctx) -> Attribution:
         if ctx.modality == TABULAR:
             return self.run_tabular(ctx)
         from captum.attr import KernelShap
 
+        if ctx.modality == GENERATION:
+            return gen.perturb(ctx, KernelShap)
         extras: dict = {}
         mask, _n = self.with_mask(ctx, extras)
         base = ctx.baseline()
