@@ -170,7 +170,8 @@ def lens_section(model: ModelAdapter, results: dict[str, Any]) -> None:
     st.subheader("Logit lens")
     if state.GEN_LENS_K not in st.session_state:
         state.put(state.GEN_LENS_K, 3)
-    k = int(st.number_input("Next tokens per cell (hover)", 1, 10, key=state.GEN_LENS_K))
+    k = int(st.columns([1, 3])[0].number_input("Next tokens per cell (hover)", 1, 10,
+                                                key=state.GEN_LENS_K))
     try:
         tokens, probs, labels = cache.logit_lens(cache.key(model), results["prompt"],
                                                  results["continuation"], k)
@@ -221,11 +222,27 @@ def inputs_and_continuation(model: ModelAdapter) -> tuple[GenRequest | None, str
         continuation = continuation_for(model, req)
         if continuation is not None:
             show_text(req.prompt, continuation, req.contrast)
-            memory = getattr(model, "memory_bytes", None)
-            if callable(memory):
-                st.caption(f"Memory for one explanation: about {memory() / 2**20:,.0f} MiB "
-                           f"on {model.device}")
+            if not fits(model, req, continuation):
+                return req, None
     return req, continuation
+
+
+def fits(model: ModelAdapter, req: GenRequest, continuation: str) -> bool:
+    """Show the memory one explanation needs and what is free; False (one line) if it won't fit."""
+    from models.memory import free_bytes, human
+
+    memory = getattr(model, "memory_bytes", None)
+    if not callable(memory):
+        return True
+    tokens = len(model.tokens(req.prompt)) + len(model.continuation_ids(continuation))
+    need, free = memory(tokens=tokens), free_bytes(model.device)
+    if need > free:
+        st.error(f"one explanation needs about {human(need)} but {model.device} has "
+                 f"{human(free)} free: shorten the prompt or the continuation")
+        return False
+    st.caption(f"One explanation needs about {human(need)}; {human(free)} free on "
+               f"{model.device}.")
+    return True
 
 
 def render(model: ModelAdapter) -> None:

@@ -170,3 +170,15 @@ def test_spans_reach_every_method(gen, monkeypatch):
     assert any("0:'the'" in c.value for c in at.caption)  # the token indices are shown
     explain(at)
     assert seen["spans"] == "0:2" and not at.error
+
+
+def test_memory_is_shown_and_too_much_is_refused_in_one_line(gen, monkeypatch):
+    import models.memory
+
+    at = start("stub-gpt")
+    assert any("One explanation needs about" in c.value for c in at.caption)
+    monkeypatch.setattr(models.memory, "free_bytes", lambda device: 1000)
+    at.run()
+    (line,) = errors(at)
+    assert line.startswith("one explanation needs about") and "but cpu has 0 MB free" in line
+    assert not [b for b in at.button if b.key == state.GEN_RUN]  # no Explain while it won't fit
