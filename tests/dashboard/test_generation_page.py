@@ -2,6 +2,7 @@
 continuation, heatmap, clickable tokens, attention, logit lens, bad input kept in place."""
 from __future__ import annotations
 
+import html
 import re
 
 import numpy as np
@@ -182,3 +183,30 @@ def test_memory_is_shown_and_too_much_is_refused_in_one_line(gen, monkeypatch):
     (line,) = errors(at)
     assert line.startswith("one explanation needs about") and "but cpu has 0 MB free" in line
     assert not [b for b in at.button if b.key == state.GEN_RUN]  # no Explain while it won't fit
+
+
+def test_uploaded_causal_lm_zip_gets_the_generation_view(tmp_path, monkeypatch):
+    """The issue's first bug: a zipped GPT-2 LM folder used to become a 2-class classifier."""
+    from dashboard import cache
+    from tests.dashboard.helpers import APP, AppTest
+    from tests.models.lm_fixtures import save
+    from tests.models.user_fixtures import zip_folder
+
+    monkeypatch.setenv("GLASSBOX_USER_MODEL_DIR", str(tmp_path / "store"))
+    zipped = zip_folder(save("gpt2", tmp_path / "lm"), tmp_path / "my-lm.zip")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state[state.MODEL] = "mnist-cnn"
+    at.run()
+    at.switch_page("app_pages/byom.py").run()
+    at.file_uploader(key="byom_upload").upload("my-lm.zip", zipped.read_bytes(),
+                                               "application/zip")
+    at.run()
+    at.button(key="byom_load").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    (path,) = at.session_state[state.USER_MODELS].values()
+    at.session_state[state.MODEL] = path
+    at.switch_page("app_pages/explain.py").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Explain a continuation"
+    continuation = cache.get_model(path).generate(PROMPT, 12)
+    assert any(html.escape(continuation) in m.value for m in at.markdown)
