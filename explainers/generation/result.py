@@ -50,12 +50,14 @@ def finish(ctx: Any, s: Setup, seq: Any, token: Any = None, how: str = "sum",
         ctx.counter.finish()
     extras = dict(kw.pop("extras", {}))
     extras["output_tokens"] = pretty(ctx.model, s.target)
+    extras["target_ids"] = s.target.tolist()
     extras["prompt_tokens"] = s.tokens
     if token is not None:
         extras["token_attr"] = to_units(s, token, how)
     if s.contrast is not None:
         extras["contrast"] = s.contrast_text
         extras["contrast_tokens"] = pretty(ctx.model, s.contrast)
+        extras["contrast_ids"] = s.contrast.tolist()
     if s.grouped:
         extras["groups"] = s.groups.copy()
     if "batch_size" in ctx.used:
