@@ -191,18 +191,9 @@ def generate(model_name: str, prompt: str, max_new_tokens: int) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def logit_lens(model_name: str, prompt: str, continuation: str, k: int = 3
-               ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """The k most likely next tokens read out at every layer for every position of prompt +
-    continuation: tokens [layers + 1, T, k] (str), probabilities [layers + 1, T, k], labels [T]."""
-    model = resolve(model_name)
-    prompt_ids = model.encode(prompt)
-    cont = model.continuation_ids(continuation) if continuation else []
-    ids = torch.cat([prompt_ids, torch.tensor([cont], dtype=torch.long, device=model.device)], 1)
-    with model.lock, torch.no_grad():
-        top = model.logit_lens(ids).exp().topk(k, dim=-1)
-    decode = model.tokenizer.decode
-    tokens = np.array([[[decode([i]) for i in cell] for cell in layer]
-                       for layer in top.indices.tolist()], dtype=object)
-    labels = tuple(model.tokens(prompt)) + tuple(decode([i]) for i in cont)
-    return tokens, top.values.float().cpu().numpy(), labels
+def logit_lens(model_name: str, prompt: str, continuation: str, k: int = 3) -> Any:
+    """explainers.generation.logit_lens over prompt + continuation: the k most likely next
+    tokens read out at every layer for every position (a LogitLens)."""
+    from explainers.generation import logit_lens as lens
+
+    return lens(resolve(model_name), prompt, k, continuation or None)

@@ -173,13 +173,12 @@ def lens_section(model: ModelAdapter, results: dict[str, Any]) -> None:
     k = int(st.columns([1, 3])[0].number_input("Next tokens per cell (hover)", 1, 10,
                                                 key=state.GEN_LENS_K))
     try:
-        tokens, probs, labels = cache.logit_lens(cache.key(model), results["prompt"],
-                                                 results["continuation"], k)
+        lens = cache.logit_lens(cache.key(model), results["prompt"], results["continuation"], k)
     except USER_ERRORS as exc:
         st.error(f"Logit lens failed: {exc}")
         return
-    layers = ["embeddings", *(f"layer {i}" for i in range(1, len(tokens)))]
-    fig = plot("logit_lens_heatmap")(tokens, probs, labels, layers,
+    fig = plot("logit_lens_heatmap")(np.array(lens.tokens, dtype=object), lens.probs,
+                                     lens.input_tokens, lens.layers,
                                      "logit lens: most likely next token at every layer")
     st.plotly_chart(fig, key="gen::lens")
     st.caption("Each cell: the next token the model would write if it stopped at that layer "

@@ -22,6 +22,7 @@ def gen(monkeypatch):
     from dashboard import cache, runner
     from explainers import base
 
+    base._load_methods()  # register the real methods first, so none lands in the stand-in table
     model = stub_gpt()
     methods = {cls.name: cls() for cls in (StubGenOcclusion, StubGenAttention)}
     monkeypatch.setattr(cache, "model_names", lambda: ["stub-gpt"])
@@ -31,9 +32,6 @@ def gen(monkeypatch):
     monkeypatch.setattr(runner, "list_methods",
                         lambda m: [k for k, v in methods.items() if v.supports(m)])
     monkeypatch.setattr(generation_inputs, "PREFERRED", ("stub_gen_occlusion",))
-    orig = base.resolve_target  # TEMPORARY until explain() takes generation targets (llm-explain)
-    monkeypatch.setattr(base, "resolve_target", lambda m, raw, t: t if m.info.modality ==
-                        "generation" else orig(m, raw, t))
     return model
 
 
@@ -210,3 +208,45 @@ def test_uploaded_causal_lm_zip_gets_the_generation_view(tmp_path, monkeypatch):
     assert at.title[0].value == "Explain a continuation"
     continuation = cache.get_model(path).generate(PROMPT, 12)
     assert any(html.escape(continuation) in m.value for m in at.markdown)
+
+
+@pytest.fixture
+def real(monkeypatch):
+    """The tiny GPT-2 in the sidebar with the real method registry (Captum underneath)."""
+    from dashboard import cache
+
+    model = stub_gpt()
+    monkeypatch.setattr(cache, "model_names", lambda: ["stub-gpt"])
+    monkeypatch.setattr(cache, "get_model", lambda name: model)
+    return model
+
+
+def test_real_methods_heatmap_is_explain_token_attr(real):
+    import explainers
+
+    at = start("stub-gpt")
+    assert at.multiselect(key="gen_methods::stub-gpt").value == ["feature_ablation",
+                                                                  "integrated_gradients"]
+    explain(at)
+    assert not at.error, errors(at)
+    cont = real.generate(PROMPT, 12)
+    maps = heatmaps(at)
+    for fig, method in zip(maps, ("feature_ablation", "integrated_gradients"), strict=True):
+        direct = explainers.explain(real, PROMPT, method, target=cont)
+        np.testing.assert_allclose(decode(fig["data"][0]["z"]), direct.extras["token_attr"],
+                                   rtol=1e-4, atol=1e-6)
+        assert len(at.pills[0].options) == len(direct.extras["output_tokens"])
+    at.pills[0].set_value(at.pills[0].options[1]).run()
+    assert [f["layout"]["shapes"][0]["y0"] for f in heatmaps(at)] == [0.5, 0.5]
+
+
+def test_attention_with_a_contrast_says_so_in_its_panel(real):
+    at = start("stub-gpt")
+    at.checkbox(key=state.GEN_CONTRAST_ON).check().run()
+    at.text_input(key=state.GEN_CONTRAST).set_value(" a bad film").run()
+    explain(at, ["attention", "feature_ablation"])
+    (line,) = errors(at)
+    assert "contrast" in line and "\n" not in line
+    (_, a), = [(n, a) for n, a in at.session_state[state.GEN_RESULTS]["items"]
+               if not isinstance(a, str)]
+    assert a.params["contrast"] == " a bad film" and len(heatmaps(at)) == 1
