@@ -41,7 +41,10 @@ def build_parser() -> Parser:
     r.add_argument("--out", required=True, help="report file: .html, .pdf or .json")
     r.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if present)")
     r.add_argument("--seed", type=int, default=0, help="seed for torch/numpy/random (default 0)")
-    r.add_argument("--target", default=None, help="class index or name (default: predicted)")
+    r.add_argument("--target", default=None,
+                   help="class index or name (default: predicted); for a language model the "
+                        "continuation to explain, e.g. --target=' superb' (default: its greedy "
+                        "continuation, --param METHOD.max_new_tokens=N tokens)")
     r.add_argument("--param", action="append", default=[], metavar="METHOD.NAME=VALUE",
                    help="a method parameter, e.g. integrated_gradients.n_steps=32 (repeatable)")
     r.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -59,13 +62,16 @@ def build_parser() -> Parser:
     return p
 
 
-def _coerce(method: str, name: str, text: str) -> Any:
-    """A --param value converted by the method's own parameter spec."""
+def _coerce(method: str, name: str, text: str, model: Any = None) -> Any:
+    """A --param value converted by the method's own parameter spec (for `model`, if given)."""
     from explainers.base import get_method
 
-    spec = {p.name: p for p in get_method(method).params}
+    m = get_method(method)
+    spec = {p.name: p for p in (m.params_for(model) if model is not None else m.params)}
     if name == "seed":
         return int(text)
+    if name == "spans" and model is not None and model.info.modality == "generation":
+        return text  # token ranges 'start:end,...', checked against the prompt
     if name not in spec:
         raise UnknownNameError(f"{method} has no parameter {name!r}; allowed: {sorted(spec)}")
     p = spec[name]
@@ -79,7 +85,8 @@ def _coerce(method: str, name: str, text: str) -> Any:
     return p.coerce(text)
 
 
-def parse_params(items: list[str], methods: list[str]) -> dict[str, dict[str, Any]]:
+def parse_params(items: list[str], methods: list[str], model: Any = None
+                 ) -> dict[str, dict[str, Any]]:
     """['ig.n_steps=32', ...] -> {'ig': {'n_steps': 32}}; each for a method in --methods."""
     out: dict[str, dict[str, Any]] = {m: {} for m in methods}
     for item in items:
@@ -89,7 +96,7 @@ def parse_params(items: list[str], methods: list[str]) -> dict[str, dict[str, An
             raise InputError(f"--param {item!r} is not METHOD.NAME=VALUE")
         if method not in out:
             raise InputError(f"--param {item!r} names method {method!r}, not in --methods {methods}")
-        out[method][name] = _coerce(method, name, value)
+        out[method][name] = _coerce(method, name, value, model)
     return out
 
 
