@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from explainers.base import Attribution
-from explainers.plots._common import MARGIN, color_kwargs, esc, title_of
+from explainers.plots._common import MARGIN, color_kwargs, esc
 from explainers.plots.tokens import token_highlight
 from models.errors import InputError
 
@@ -54,7 +54,8 @@ def generation_heatmap(a: Attribution, selected: int | None = None) -> go.Figure
     fig.update_yaxes(autorange="reversed", type="category", title="generated token")
     fig.update_xaxes(type="category", tickangle=-50, title="prompt token")
     what = "prompt × continuation" + (f" · row {int(selected)}" if selected is not None else "")
-    fig.update_layout(title=title_of(a, what), margin=dict(MARGIN, t=50),
+    # the continuation is on the page above: the title names the method and the row only
+    fig.update_layout(title=f"{esc(a.method)} · {what}", margin=dict(MARGIN, t=50),
                       height=max(300, 140 + 24 * len(out)))
     return fig
 
@@ -101,12 +102,13 @@ def logit_lens_heatmap(tokens: np.ndarray, probs: np.ndarray, positions: Sequenc
               for j in range(toks.shape[1])] for i in range(n_layers)]
     fig = go.Figure(go.Heatmap(
         z=p[..., 0], x=_indexed(positions), y=[esc(x) for x in layers], text=top,
-        texttemplate="%{text}", customdata=hover, colorscale="Blues", zmin=0.0, zmax=1.0,
+        texttemplate="%{text}", textfont=dict(size=12), customdata=hover, colorscale="Blues",
+        zmin=0.0, zmax=1.0,
         colorbar=dict(title="p(top)", thickness=12),
         hovertemplate="%{y} · after %{x}<br>%{customdata}<extra></extra>",
     ))
     fig.update_xaxes(type="category", tickangle=-50, title="position (next token after it)")
     fig.update_yaxes(type="category", title="layer")
     fig.update_layout(title=esc(title), margin=dict(MARGIN, t=50),
-                      height=max(280, 120 + 28 * n_layers))
+                      height=max(300, 140 + 40 * n_layers))
     return fig
