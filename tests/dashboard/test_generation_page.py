@@ -149,10 +149,12 @@ def test_other_pages_take_a_language_model_without_crashing(gen):
     at = start("stub-gpt", page="app_pages/attention.py")
     grid = [f for f in figures(at) if f["layout"]["title"]["text"].startswith("attention: layers")]
     assert len(grid) == 1 and len(grid[0]["data"]) == 2 * 4  # the prompt's attention, 2 x 4 heads
-    for page in ("app_pages/compare.py", "app_pages/trust.py"):
-        at.switch_page(page).run()
-        assert not at.exception, at.exception
-        assert any("is a language model" in i.value for i in at.info), page
+    at.switch_page("app_pages/compare.py").run()
+    assert not at.exception, at.exception
+    assert any("is a language model" in i.value for i in at.info)
+    at.switch_page("app_pages/trust.py").run()
+    assert not at.exception, at.exception
+    assert any("on the Explain page first" in i.value for i in at.info)
 
 
 def test_spans_reach_every_method(gen, monkeypatch):
@@ -250,3 +252,22 @@ def test_attention_with_a_contrast_says_so_in_its_panel(real):
     (_, a), = [(n, a) for n, a in at.session_state[state.GEN_RESULTS]["items"]
                if not isinstance(a, str)]
     assert a.params["contrast"] == " a bad film" and len(heatmaps(at)) == 1
+
+
+def test_trust_page_scores_the_explained_continuation(real):
+    at = explain(start("stub-gpt"))
+    cont = real.generate(PROMPT, 12)
+    at.switch_page("app_pages/trust.py").run()
+    at.button(key=state.TRUST_RUN).click().run()
+    assert not at.exception and not at.error, errors(at)
+    report = at.session_state[state.TRUST_RESULTS]["report"]
+    assert report.modality == "generation" and set(report.ranking) == {
+        "feature_ablation", "integrated_gradients"}
+    full = real.log_prob(PROMPT, cont)
+    for row in report.methods:  # nothing deleted yet: the curve starts at log p(continuation)
+        assert row.faithfulness.deletion[0] == pytest.approx(full, rel=1e-4, abs=1e-4)
+    assert any("Spearman" in f["layout"]["title"]["text"] for f in figures(at))
+    at.checkbox(key=state.TRUST_HEAVY).check().run()
+    at.button(key=state.TRUST_RUN).click().run()
+    assert not at.exception and not at.error, errors(at)
+    assert at.session_state[state.TRUST_RESULTS]["report"].heavy
