@@ -1,5 +1,5 @@
 # Thin wrappers over scripts/: the README's two commands are `make run` and `make test`.
-.PHONY: run test fast lint bench
+.PHONY: run test fast lint bench smoke
 run:
 	scripts/run.sh
 test:
@@ -10,3 +10,5 @@ lint:
 	.venv/bin/ruff check .
 bench:
 	.venv/bin/python bench/bench_explainers.py
+smoke:
+	scripts/setup.sh && .venv/bin/python scripts/smoke.py

@@ -5,6 +5,7 @@ from explainers.base import (
     Explainer,
     Param,
     explain,
+    explain_batch,
     get_method,
     list_methods,
     register,
@@ -12,6 +13,6 @@ from explainers.base import (
 )
 
 __all__ = [
-    "REGISTRY", "Attribution", "Explainer", "Param", "explain", "get_method", "list_methods",
+    "REGISTRY", "Attribution", "Explainer", "Param", "explain", "explain_batch", "get_method", "list_methods",
     "register", "resolve_target",
 ]

@@ -124,6 +124,8 @@ class Explainer:
     modalities: ClassVar[frozenset[str]]
     params: ClassVar[tuple[Param, ...]] = ()
     stochastic: ClassVar[bool] = False  # does a seed change the result?
+    gradients: ClassVar[bool] = False  # does it back-propagate (refused on int8 models)?
+    batchable: ClassVar[bool] = False  # can many inputs share one call (explain_batch)?
     help: ClassVar[str] = ""
     needs: ClassVar[str] = ""  # what the model must provide (for the README / method table)
     # accepted but not widgets: e.g. custom_baseline (an image/array/row the user supplies)
@@ -136,7 +138,8 @@ class Explainer:
         """One line saying why this method does not apply ('' when it does)."""
         if self.supports(model):
             return ""
-        return f"{self.name} needs a {'/'.join(sorted(self.modalities))} model"
+        kinds = " or ".join(sorted(self.modalities))
+        return f"{self.name} works on {kinds} models, not on {model.info.modality} ones"
 
     def params_for(self, model: ModelAdapter) -> tuple[Param, ...]:
         """The parameter spec for one model (choices narrowed to what the model offers)."""
@@ -154,6 +157,11 @@ class Explainer:
 
     def explain(self, model: ModelAdapter, raw: Any, target: int, **params: Any) -> Attribution:
         raise NotImplementedError
+
+    def explain_batch(self, model: ModelAdapter, raws: list[Any], targets: list[int],
+                      **params: Any) -> list[Attribution]:
+        """One call per input unless a subclass batches them."""
+        return [self.explain(model, r, t, **params) for r, t in zip(raws, targets, strict=True)]
 
 
 REGISTRY: dict[str, Explainer] = {}
@@ -209,13 +217,35 @@ def explain(
     """Explain one raw input with one method; target None = the predicted class."""
     explainer = get_method(method)
     if not explainer.supports(model):
-        raise UnsupportedError(explainer.why_not(model))
+        offered = ", ".join(list_methods(model))
+        raise UnsupportedError(f"{explainer.why_not(model)}; methods for {model.info.name}: "
+                               f"{offered}")
     with model.lock, model_guard(model):
         idx = resolve_target(model, raw, target)
         start = time.perf_counter()
         result = explainer.explain(model, raw, idx, **params)
         seconds = time.perf_counter() - start
     return _with(result, seconds=seconds, model_name=model.info.name, modality=model.info.modality)
+
+
+def explain_batch(model: ModelAdapter, raws: list[Any], method: str,
+                  targets: list[int | str | None] | None = None, **params: Any
+                  ) -> list[Attribution]:
+    """explain() for many inputs: methods that declare `batchable` attribute inputs of one
+    shape in one Captum call; row r equals explain(model, raws[r], method, targets[r])."""
+    explainer = get_method(method)
+    if not explainer.supports(model):
+        raise UnsupportedError(explainer.why_not(model))
+    targets = list(targets) if targets is not None else [None] * len(raws)
+    if len(targets) != len(raws):
+        raise InputError(f"{len(targets)} targets for {len(raws)} inputs")
+    with model.lock, model_guard(model):
+        idx = [resolve_target(model, r, t) for r, t in zip(raws, targets, strict=True)]
+        start = time.perf_counter()
+        rows = explainer.explain_batch(model, list(raws), idx, **params)
+        seconds = (time.perf_counter() - start) / max(1, len(rows))
+    info = model.info
+    return [_with(a, seconds=seconds, model_name=info.name, modality=info.modality) for a in rows]
 
 
 EXPLAINER_LIBS = ("captum", "shap", "explainers", "torch")

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from models.base import HasBaselines, ModelAdapter
+from models.base import HasBaselines, HasEmbeddingLayer, HasWordIds, ModelAdapter
 from models.errors import InputError
 
 ALL_KINDS = ("auto", "black", "blur", "noise", "mean", "zero", "pad", "mask", "custom")
@@ -20,10 +20,17 @@ def kinds_for(model: ModelAdapter) -> tuple[str, ...]:
     """Baseline kinds this model offers, the default first."""
     modality = model.info.modality
     if modality == "text":
-        return ("pad", "mask") if getattr(model, "mask_token_id", None) is not None else ("pad",)
+        return ("pad", "mask") if has_mask_token(model) else ("pad",)
     own = tuple(model.baseline_kinds) if isinstance(model, HasBaselines) else ()
+    if modality == "fusion":  # the text half's baseline is always [PAD]
+        return own or ("black",)
     fallback = ("black",) if modality == "image" else ("zero",)
     return (own or fallback) + ("custom",)
+
+
+def has_mask_token(model: ModelAdapter) -> bool:
+    return isinstance(model, HasEmbeddingLayer) and model.mask_token_id is not None
+
 
 
 def resolve_kind(model: ModelAdapter, kind: str) -> str:
@@ -39,12 +46,11 @@ def resolve_kind(model: ModelAdapter, kind: str) -> str:
 
 def special_positions(model: ModelAdapter, raw: Any, n: int) -> list[bool]:
     """Which token positions are special ([CLS], [SEP], <s>...): kept in text baselines."""
-    word_ids = getattr(model, "word_ids", None)
-    if callable(word_ids):
-        ids = list(word_ids(raw))
+    if isinstance(model, HasWordIds):
+        ids = list(model.word_ids(raw))
         if len(ids) == n:
             return [w is None for w in ids]
-    tokens = model.tokens(raw) if hasattr(model, "tokens") else model.units(raw)
+    tokens = model.tokens(raw) if isinstance(model, HasEmbeddingLayer) else model.units(raw)
     return [bool(SPECIAL.match(str(t))) for t in tokens][:n] + [False] * (n - len(tokens))
 
 

@@ -33,7 +33,7 @@ def available_bytes(device: torch.device) -> int:
     return 2 << 30  # no /proc (macOS, Windows): assume 2 GiB
 
 
-def _leaf_output_bytes(model: Any, x: tuple[torch.Tensor, ...]) -> int:
+def _leaf_output_bytes(model: Any, x: tuple[torch.Tensor, ...], forward: Any = None) -> int:
     """Bytes of every leaf module's output for one sample (what a forward keeps alive)."""
     total = 0
 
@@ -47,27 +47,29 @@ def _leaf_output_bytes(model: Any, x: tuple[torch.Tensor, ...]) -> int:
     handles = [m.register_forward_hook(hook) for m in leaves]
     try:
         with torch.no_grad():
-            model.forward(*(t[:1] for t in x))
+            (forward or model.forward)(*(t[:1] for t in x))
     finally:
         for h in handles:
             h.remove()
     return total + sum(t[:1].numel() * t.element_size() for t in x)
 
 
-def per_sample_bytes(model: Any, x: tuple[torch.Tensor, ...]) -> int:
-    """Activation bytes of one sample through the model (measured once per model and shape)."""
-    key = tuple(tuple(t.shape[1:]) for t in x)
+def per_sample_bytes(model: Any, x: tuple[torch.Tensor, ...], forward: Any = None) -> int:
+    """Activation bytes of one sample through the model (measured once per model and shape);
+    `forward` runs x when it is not model.forward's input (fusion embeddings)."""
+    key = (tuple(tuple(t.shape[1:]) for t in x), forward is not None)
     cache = _PER_SAMPLE.setdefault(model.module, {})
     if key not in cache:
-        cache[key] = max(1, _leaf_output_bytes(model, x))
+        cache[key] = max(1, _leaf_output_bytes(model, x, forward))
     return cache[key]
 
 
-def pick_batch(model: Any, x: tuple[torch.Tensor, ...], n: int, grad: bool = True) -> int:
+def pick_batch(model: Any, x: tuple[torch.Tensor, ...], n: int, grad: bool = True,
+               forward: Any = None) -> int:
     """How many of n samples to evaluate at once, from the free memory on the model's device."""
     if n <= 1:
         return 1
-    need = per_sample_bytes(model, x) * (GRAD_FACTOR if grad else 1.0)
+    need = per_sample_bytes(model, x, forward) * (GRAD_FACTOR if grad else 1.0)
     budget = available_bytes(model.device) * BUDGET_FRACTION
     return int(max(1, min(n, MAX_BATCH, budget // need)))
 

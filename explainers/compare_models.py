@@ -13,8 +13,7 @@ from typing import Any
 import numpy as np
 
 from explainers.base import Attribution, explain, get_method, list_methods
-from explainers.methods._common import GRADIENT_METHODS
-from models.base import ModelAdapter
+from models.base import HasSamples, IsCompressed, ModelAdapter
 from models.compress import is_int8, predictions, prune_sweep
 from models.compress.measure import latencies, paired_ratio, size_report
 from models.errors import CancelledError, GlassboxError, InputError
@@ -155,7 +154,7 @@ def method_drift(original: ModelAdapter, compressed: ModelAdapter, method: str,
     why = get_method(method).why_not(original)
     if why:
         return Drift(method, method, math.nan, math.nan, 0, 0, notice=f"skipped: {why}")
-    if method in GRADIENT_METHODS and is_int8(compressed.module):
+    if get_method(method).gradients and is_int8(compressed.module):
         used = _fallback(method, compressed, original)
         notice = (f"{method} needs gradients, which int8 kernels do not give; "
                   + (f"compared {used} instead" if used else "no perturbation method fits"))
@@ -224,7 +223,7 @@ def compare(original: ModelAdapter, compressed: ModelAdapter, methods: Sequence[
     start = time.perf_counter()
     for m in methods:
         get_method(m)  # an unknown name is the caller's error: UnknownNameError, at once
-    samples = original.samples(n_accuracy, seed) if hasattr(original, "samples") else []
+    samples = original.samples(n_accuracy, seed) if isinstance(original, HasSamples) else []
     if not samples:
         raise InputError(f"{original.info.name} has no held-out samples to compare on")
     tick = _ticker(progress, 2 + len(methods) * min(n_explain, len(samples)))
@@ -240,7 +239,8 @@ def compare(original: ModelAdapter, compressed: ModelAdapter, methods: Sequence[
                              top_k, reference, mine, tick) for m in methods}
     return Comparison(
         original=original.info.name, compressed=compressed.info.name,
-        details=dict(getattr(compressed, "compression", {})), n_accuracy=len(samples),
+        details=dict(compressed.compression if isinstance(compressed, IsCompressed) else {}),
+        n_accuracy=len(samples),
         accuracy_original=float((p0 == truth).mean()), accuracy=float((p1 == truth).mean()),
         agreement=float((p0 == p1).mean()), size_original=size_report(original.module),
         size=size_report(compressed.module),

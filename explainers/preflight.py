@@ -12,7 +12,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.overrides import TorchFunctionMode
 
-from models.base import HasAttention, HasEmbeddingLayer, HasTargetLayer, ModelAdapter
+from models.base import HasAttention, HasEmbeddingLayer, HasSamples, HasTargetLayer, ModelAdapter
 
 MINIMUM = (
     "saliency", "input_x_gradient", "integrated_gradients", "smoothgrad", "deeplift",
@@ -138,7 +138,7 @@ def trace_nonlinearities(model: ModelAdapter, x: tuple[torch.Tensor, ...]) -> di
 
 def default_sample(model: ModelAdapter) -> Any:
     """A bundled sample when there is one, else a neutral input of the right kind."""
-    if hasattr(model, "samples"):
+    if isinstance(model, HasSamples):
         samples = model.samples(1, 0)
         if samples:
             return samples[0][0]
@@ -243,7 +243,7 @@ def _note(method: str, facts: dict[str, Any]) -> str:
 def _cheap(explainer: Any) -> dict[str, Any]:
     """Smallest sensible values for count parameters, so a verification run is quick."""
     out = {}
-    for p in getattr(explainer, "params", ()):
+    for p in explainer.params:
         if p.kind == "int" and any(k in p.name for k in ("steps", "samples", "evals", "perturb")):
             out[p.name] = int(max(p.min or 1, min(p.default, 4)))
     return out
@@ -269,7 +269,8 @@ def preflight(model: ModelAdapter, sample_raw: Any = None, verify: bool | set[st
     methods = list(dict.fromkeys([*REGISTRY, *MINIMUM]))
     with model.lock:
         try:
-            x = model.as_tuple(model.preprocess(raw)) if hasattr(model, "as_tuple") else (model.preprocess(raw),)
+            x = model.preprocess(raw)
+            x = x if isinstance(x, tuple) else (x,)
             with torch.no_grad():
                 out = model.forward(*x)
             forward_note = _check_output(out, model, raw)

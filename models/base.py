@@ -122,6 +122,63 @@ class HasSamples(Protocol):
         """Up to n (raw input, true class index) pairs from the held-out split."""
 
 
+@runtime_checkable
+class HasWordIds(Protocol):
+    """Subword text models: which word each token belongs to (merging pieces into words)."""
+
+    def word_ids(self, raw: Any) -> list[int | None]:
+        """Word index per token, None for special tokens; aligned with tokens(raw)."""
+
+
+@runtime_checkable
+class HasAttentionLogits(Protocol):
+    """Transformers whose attention can be differentiated: logits and attention in one call."""
+
+    def attention_and_logits(self, input_ids: torch.Tensor) -> tuple[torch.Tensor, Any]:
+        """(logits [1, classes], attention per layer [1, H, T, T] kept in the graph)."""
+
+
+@runtime_checkable
+class HasFusion(Protocol):
+    """Image+text fusion models: the text enters as token embeddings beside the image."""
+
+    pad_token_id: int
+    baseline_kinds: tuple[str, ...]
+
+    def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """Token ids [B, T] -> embeddings [B, T, D]."""
+
+    def forward_embeddings(self, image: torch.Tensor, embeds: torch.Tensor) -> torch.Tensor:
+        """Logits [B, classes] from an image batch and token embeddings."""
+
+    def baseline(self, x: torch.Tensor, kind: str) -> torch.Tensor:
+        """An image baseline of x's shape."""
+
+    def tokens(self, raw: Any) -> tuple[str, ...]:
+        """The token strings of the input's text."""
+
+
+@runtime_checkable
+class IsCompressed(Protocol):
+    """A pruned, quantized or distilled copy of another model (the compression lab's output)."""
+
+    compression: dict[str, Any]  # what was done: kind, amount, the original's name, ...
+
+
+@runtime_checkable
+class IsGenerative(Protocol):
+    """Causal language models (modality "generation"): continuations and their log-probabilities."""
+
+    tokenizer: Any
+    embedding_layer: torch.nn.Module
+
+    def generate(self, prompt: str, max_new_tokens: int = 20) -> str:
+        """The greedy continuation only."""
+
+    def log_prob(self, prompt: str, continuation: str) -> float:
+        """sum log p(continuation tokens | prompt)."""
+
+
 # ----------------------------------------------------------------- base class
 def sha256_of(*paths: str | Path) -> str:
     """sha256 over the bytes of the given files, in order."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,8 +10,18 @@ import numpy as np
 
 SEED = 0
 ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = ROOT / "data"
-FETCH_SCRIPT = ROOT / "scripts" / "fetch_data.py"
+
+
+def _data_dir() -> Path:
+    """$GLASSBOX_DATA_DIR, else data/ in a checkout, else a per-user cache (never site-packages)."""
+    if os.environ.get("GLASSBOX_DATA_DIR"):
+        return Path(os.environ["GLASSBOX_DATA_DIR"])
+    if (ROOT / "pyproject.toml").exists():
+        return ROOT / "data"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "glassbox"
+
+
+DATA_DIR = _data_dir()
 RT_FILE = DATA_DIR / "rotten_tomatoes_corpus_full.csv.bz2"
 SKIMAGE_PHOTOS = ("chelsea", "coffee", "astronaut", "rocket", "camera", "coins", "horse", "moon")
 
@@ -62,22 +73,14 @@ def mnist(seed: int = SEED) -> Split:
     return Split(xtr, ytr, xte, yte, tuple(str(i) for i in range(10)))
 
 
-def _fetch_script():
-    """scripts/fetch_data.py as a module (scripts/ is not a package)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("glassbox_fetch_data", FETCH_SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def rotten_tomatoes_frame():
     """The Rotten Tomatoes snippets as a DataFrame (text, label): fresh=1, rotten=0, no plot rows."""
     import pandas as pd
 
     if not RT_FILE.exists():
-        _fetch_script().fetch_rotten_tomatoes(RT_FILE)
+        from models.fetch import fetch_rotten_tomatoes
+
+        fetch_rotten_tomatoes(RT_FILE)
     df = pd.read_csv(RT_FILE, compression="bz2")
     df = df[df["category"].isin(["fresh", "rotten"])]
     return pd.DataFrame({

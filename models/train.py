@@ -10,11 +10,11 @@ from typing import Any
 # name -> "module:function"; the function takes seed= and returns the written model card
 TRAINERS: dict[str, str] = {
     "breast-cancer-mlp": "models.builtin.tabular:train",
-    "mnist-cnn": "models.builtin.mnist:train",
+    "mnist-cnn": "models.builtin.mnist_train:train",
     "imagenet-efficientnet": "models.builtin.efficientnet:train",
     "sentiment-bag": "models.builtin.bag:train",
     "sentiment-minilm": "models.builtin.minilm_train:train",
-    "digit-text-fusion": "models.fusion_train:train",
+    "digit-text-fusion": "models.builtin.fusion_train:train",
     "review-gpt": "models.builtin.review_gpt_train:train",
 }
 

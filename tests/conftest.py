@@ -79,7 +79,7 @@ def _stop(proc: subprocess.Popen) -> None:
 @pytest.fixture(scope="session")
 def streamlit_server(tmp_path_factory):
     """`streamlit run dashboard/app.py` on a free loopback port; yields its base URL."""
-    port = _free_port()
+    port = int(os.environ.get("E2E_PORT") or _free_port())  # a fixed port on shared machines
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP_PATH),

@@ -1,25 +1,26 @@
-"""Every method, one small registered class each; importing this package registers them."""
+"""Every method, one small registered class each; importing this package registers them all.
+
+A new method is one new module here holding one `@register`ed class: it is found and imported
+below, and every page, the CLI, reports, trust scores and the registry-driven tests pick it up."""
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from typing import Any
 
-from explainers.methods import (  # noqa: F401  (each import registers its methods)
-    attention,
-    cam,
-    fusion_methods,  # wraps the gradient keys so fusion models dispatch to explainers.fusion
-    gradient,
-    path,
-    perturbation,
-    shap_methods,
-)
+# the families in the order their methods are listed; any other module here follows, by name
+FAMILIES = ("gradient", "path", "cam", "perturbation", "shap_methods", "attention")
 
-MODALITY_ORDER = ("image", "text", "tabular", "fusion")
-DESIGN_ORDER = (  # the method keys as DESIGN.md lists them; any others follow
-    "saliency", "input_x_gradient", "integrated_gradients", "smoothgrad", "deeplift",
-    "gradient_shap", "deeplift_shap", "guided_backprop", "grad_cam", "guided_grad_cam",
-    "occlusion", "feature_ablation", "lime", "kernel_shap", "shap_partition", "shap_gradient",
-    "attention", "attention_rollout",
-)
+
+def _import_all() -> None:
+    found = sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")
+                   and m.name != "context")
+    for name in [f for f in FAMILIES if f in found] + [m for m in found if m not in FAMILIES]:
+        importlib.import_module(f"{__name__}.{name}")
+
+
+_import_all()
+MODALITY_ORDER = ("image", "text", "tabular", "fusion", "generation")
 
 
 def method_table() -> list[dict[str, Any]]:
@@ -27,12 +28,11 @@ def method_table() -> list[dict[str, Any]]:
     from explainers.base import REGISTRY
 
     rows = []
-    order = {k: i for i, k in enumerate(DESIGN_ORDER)}
-    for key, m in sorted(REGISTRY.items(), key=lambda kv: order.get(kv[0], len(order))):
+    for key, m in REGISTRY.items():
         row: dict[str, Any] = {"method": key, "label": m.label}
         for mod in MODALITY_ORDER:
             row[mod] = mod in m.modalities
-        row["needs"] = getattr(m, "needs", "")
+        row["needs"] = m.needs
         row["params"] = ", ".join(p.name for p in m.params)
         row["stochastic"] = m.stochastic
         row["help"] = m.help
@@ -41,9 +41,10 @@ def method_table() -> list[dict[str, Any]]:
 
 
 def method_table_markdown() -> str:
-    """The README table (method x modality, with what each needs)."""
-    head = ("| method | image | text | tabular | fusion | needs | parameters |\n"
-            "|---|---|---|---|---|---|---|")
+    """The docs table (method x modality, with what each needs)."""
+    mods = " | ".join(MODALITY_ORDER)
+    head = (f"| method | {mods} | needs | parameters |\n"
+            f"|---|{'---|' * len(MODALITY_ORDER)}---|---|")
     lines = [head]
     for r in method_table():
         marks = " | ".join("yes" if r[m] else "-" for m in MODALITY_ORDER)

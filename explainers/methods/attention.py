@@ -7,7 +7,7 @@ from explainers import generation as gen
 from explainers.base import Attribution, Param, register
 from explainers.batching import Counter
 from explainers.methods._common import GENERATION, TEXT, Ctx, Method
-from models.base import HasAttention, ModelAdapter
+from models.base import HasAttention, HasAttentionLogits, HasEmbeddingLayer, ModelAdapter
 from models.errors import InputError, UnsupportedError
 
 LAYER = Param("layer", "int", -1, "Layer whose attention is shown (-1 = last).", min=-64, max=63)
@@ -26,7 +26,7 @@ class _AttentionMethod(Method):
     def missing(self, model: ModelAdapter) -> str:
         if not isinstance(model, HasAttention):
             return f"{self.name} needs attention weights (HasAttention: a transformer)"
-        return ""
+        return super().missing(model)
 
     def weights(self, ctx: Ctx) -> torch.Tensor:
         if ctx.modality == GENERATION:  # prompt + continuation, causal
@@ -83,13 +83,12 @@ def attention_and_grads(ctx: Ctx) -> tuple[torch.Tensor, torch.Tensor]:
     """Attention [L,H,T,T] and d(target logit)/d(attention): from attention_and_logits() when
     the adapter has it, else a Hugging Face module called with output_attentions=True."""
     model, ids = ctx.model, ctx.x[0]
-    emb = getattr(model, "embedding_layer", None)
+    emb = model.embedding_layer if isinstance(model, HasEmbeddingLayer) else None
     handle = emb.register_forward_hook(lambda _m, _i, o: o.detach().requires_grad_(True)) \
         if emb is not None else None
     try:
-        fn = getattr(model, "attention_and_logits", None)
-        if callable(fn):
-            logits, att = fn(ids)
+        if isinstance(model, HasAttentionLogits):
+            logits, att = model.attention_and_logits(ids)
         else:
             try:
                 out = model.module(input_ids=ids, attention_mask=torch.ones_like(ids),

@@ -26,12 +26,13 @@ def layer_of(ctx: Ctx) -> torch.nn.Module:
 class _CamMethod(Method):
     modalities = frozenset({IMAGE})
     params = (LAYER,)
+    gradients = True
 
     def missing(self, model: ModelAdapter) -> str:
         if not isinstance(model, HasTargetLayer):
-            return (f"{self.name} needs conv layers (HasTargetLayer: conv_layers, "
+            return super().missing(model) or (f"{self.name} needs conv layers (HasTargetLayer: conv_layers, "
                     "default_target_layer)")
-        return ""
+        return super().missing(model)
 
     def params_for(self, model: ModelAdapter) -> tuple[Param, ...]:
         if not isinstance(model, HasTargetLayer):
@@ -45,6 +46,7 @@ class _CamMethod(Method):
 class GradCamMethod(_CamMethod):
     name = "grad_cam"
     label = "Grad-CAM"
+    batchable = True
     needs = "a conv layer (HasTargetLayer)"
     help = ("Captum LayerGradCam: channel-weighted activations of a conv layer, ReLU'd, "
             "upsampled bilinearly to the input size.")
@@ -57,9 +59,9 @@ class GradCamMethod(_CamMethod):
         algo = LayerGradCam(ctx.forward(1), layer)
         cam = algo.attribute(ctx.inp, target=ctx.target,
                              relu_attributions=ctx.p["relu_attributions"])
-        small = cam.detach()[0, 0].float().cpu().numpy()
+        small = cam.detach()[:, 0].float().cpu().numpy()
         up = LayerAttribution.interpolate(cam, tuple(ctx.x[0].shape[-2:]), "bilinear")
-        return ctx.finish(up, extras={"cam": small})
+        return ctx.finish(up, row_extras={"cam": small})
 
 
 @register

@@ -5,9 +5,18 @@ from typing import ClassVar
 
 from explainers import generation as gen
 from explainers.base import Attribution, Param, register
-from explainers.methods._common import GENERATION, IMAGE, MERGE, TABULAR, TEXT, Ctx, Method
+from explainers.methods._common import (
+    FUSION,
+    GENERATION,
+    IMAGE,
+    MERGE,
+    TABULAR,
+    TEXT,
+    Ctx,
+    Method,
+)
 
-WITH_GENERATION = frozenset({IMAGE, TEXT, TABULAR, GENERATION})
+WITH_GENERATION = frozenset({IMAGE, TEXT, TABULAR, FUSION, GENERATION})
 
 
 @register
@@ -15,6 +24,7 @@ class SaliencyMethod(Method):
     name = "saliency"
     label = "Saliency (gradient)"
     modalities = WITH_GENERATION
+    gradients = batchable = True
     needs = "gradients; text: embedding_layer"
     help = "Gradient of the target logit w.r.t. the input (Captum Saliency; text: on embeddings)."
     params = (Param("abs", "bool", True, "Absolute value of the gradient."), MERGE)
@@ -40,6 +50,7 @@ class InputXGradientMethod(Method):
     name = "input_x_gradient"
     label = "Input x gradient"
     modalities = WITH_GENERATION
+    gradients = batchable = True
     needs = "gradients; text: embedding_layer"
     help = "Input times its gradient (Captum InputXGradient; text: embeddings x their gradient)."
     params = (MERGE,)
@@ -61,7 +72,8 @@ class InputXGradientMethod(Method):
 class SmoothGradMethod(Method):
     name = "smoothgrad"
     label = "SmoothGrad (NoiseTunnel)"
-    modalities = frozenset({IMAGE, TABULAR})
+    modalities = frozenset({IMAGE, TABULAR, FUSION})
+    gradients = True
     needs = "gradients (noise is added to the input, so not to token ids)"
     stochastic = True
     help = "Captum NoiseTunnel: averages saliency or IG over noisy copies of the input."
@@ -82,8 +94,9 @@ class SmoothGradMethod(Method):
         from captum.attr import IntegratedGradients, NoiseTunnel, Saliency
 
         p = ctx.p
-        x = ctx.x[0]
-        std = float(p["stdevs"] * (x.max() - x.min()).clamp_min(1e-12))
+        # one std per input (fusion: the image and the token embeddings each get their own)
+        stds = tuple(float(p["stdevs"] * (x.max() - x.min()).clamp_min(1e-12)) for x in ctx.x)
+        std = stds[0] if len(stds) == 1 else stds
         ctx.used["noise_std"] = std
         ig = p["base"] == "integrated_gradients"
         per_sample = p["n_steps"] if ig else 1
@@ -105,6 +118,7 @@ class GuidedBackpropMethod(Method):
     name = "guided_backprop"
     label = "Guided backprop"
     modalities = frozenset({IMAGE})
+    gradients = True
     needs = "ReLU modules (nn.ReLU) in the network"
     help = "Gradients with negative signals cut at every nn.ReLU (Captum GuidedBackprop)."
     params: ClassVar = ()

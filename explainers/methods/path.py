@@ -11,6 +11,7 @@ from explainers import generation as gen
 from explainers.base import Attribution, Param, register
 from explainers.methods._common import (
     BASELINES,
+    FUSION,
     GENERATION,
     IMAGE,
     MERGE,
@@ -60,7 +61,8 @@ def completeness(ctx: Ctx, attr, base_value: float) -> float:
 class IntegratedGradientsMethod(Method):
     name = "integrated_gradients"
     label = "Integrated gradients"
-    modalities = frozenset({IMAGE, TEXT, TABULAR, GENERATION})
+    modalities = frozenset({IMAGE, TEXT, TABULAR, FUSION, GENERATION})
+    gradients = batchable = True
     needs = "gradients, a baseline; text: embedding_layer (LayerIntegratedGradients)"
     help = "Path integral of gradients from a baseline (Captum IntegratedGradients)."
     params = (N_STEPS, Param("integration_method", "choice", "gausslegendre",
@@ -93,6 +95,7 @@ class DeepLiftMethod(Method):
     name = "deeplift"
     label = "DeepLift"
     modalities = frozenset({IMAGE, TEXT, TABULAR})
+    gradients = batchable = True
     needs = "nn.Module nonlinearities (nn.ReLU...); text: embedding_layer (LayerDeepLift)"
     help = "Rescale rule against a baseline (Captum DeepLift); exact completeness on ReLU nets."
     params = (BASELINES, MERGE)
@@ -114,21 +117,30 @@ class _BackgroundMethod(Method):
     """GradientSHAP / DeepLiftSHAP: training samples as baselines, base_value = E[f(background)]."""
 
     modalities = frozenset({IMAGE, TABULAR})
+    gradients = True
 
-    def background(self, ctx: Ctx) -> tuple[torch.Tensor, float]:
+    def background(self, ctx: Ctx) -> tuple[torch.Tensor | tuple[torch.Tensor, ...], float]:
+        """Training samples as baselines and E[f(background)]; fusion models pair each image
+        with the all-[PAD] text (token embeddings)."""
         bg = bl.background(ctx.model, ctx.p["n_baselines"], ctx.seed, ctx.x[0])
-        return bg, float(ctx.logit((bg,)).mean())
+        if ctx.modality == FUSION:
+            pad = ctx.fusion_baseline("black")[1]
+            bg = (bg.to(ctx.x[0]), pad[:1].expand(len(bg), *pad.shape[1:]))
+        return bg, float(ctx.logit(bg if isinstance(bg, tuple) else (bg,)).mean())
 
-    def averaged(self, ctx: Ctx, n: int, one) -> torch.Tensor:
+    def averaged(self, ctx: Ctx, n: int, one) -> torch.Tensor | tuple[torch.Tensor, ...]:
         """Average of one(k, start) over chunks of k (memory-picked); weights by chunk size."""
 
-        def go(batch: int) -> torch.Tensor:
+        def go(batch: int) -> torch.Tensor | tuple[torch.Tensor, ...]:
             total = None
             for start in range(0, n, batch):
                 k = min(batch, n - start)
-                part = one(k, start).detach() * k
-                total = part if total is None else total + part
-            return total / n
+                out = one(k, start)
+                part = tuple(t.detach() * k for t in (out if isinstance(out, tuple) else (out,)))
+                total = part if total is None else tuple(a + b for a, b in zip(total, part,
+                                                                                strict=True))
+            total = tuple(t / n for t in total)
+            return total[0] if len(total) == 1 else total
 
         return ctx.retry(go, n)
 
@@ -137,6 +149,7 @@ class _BackgroundMethod(Method):
 class GradientShapMethod(_BackgroundMethod):
     name = "gradient_shap"
     label = "GradientSHAP"
+    modalities = frozenset({IMAGE, TABULAR, FUSION})
     stochastic = True
     needs = "gradients, background(n) training samples (HasBaselines)"
     help = "Expected gradients over random points between training samples and the input."

@@ -7,12 +7,13 @@ import numpy as np
 import torch
 
 from explainers import baselines as bl
+from explainers import generation as gen
 from explainers import superpixels as sp
 from explainers.base import Attribution, Param, register
 from explainers.batching import chunked
-from explainers import generation as gen
 from explainers.methods._common import (
     BASELINES,
+    FUSION,
     GENERATION,
     IMAGE,
     MERGE,
@@ -21,7 +22,6 @@ from explainers.methods._common import (
     Ctx,
     Method,
 )
-from models.base import ModelAdapter
 
 FEATURE_MASK = Param("feature_mask", "choice", "slic", "Image regions: SLIC superpixels or a "
                      "square grid.", choices=sp.KINDS)
@@ -29,38 +29,43 @@ N_SEGMENTS = Param("n_segments", "int", 50, "About how many regions the image is
                    min=4, max=1000, step=4)
 N_SAMPLES = Param("n_samples", "int", 200, "Perturbed samples drawn.", min=10, max=10000,
                   step=50)
-IMAGE_ONLY = (IMAGE,)
-WITH_GENERATION = frozenset({IMAGE, TEXT, TABULAR, GENERATION})
+WITH_IMAGE = (IMAGE, FUSION)
 
 
-def feature_mask(ctx: Ctx) -> tuple[torch.Tensor, int]:
-    """Captum feature mask and its number of features: image regions, one per token/feature."""
+def feature_mask(ctx: Ctx) -> tuple[torch.Tensor | tuple[torch.Tensor, ...], int]:
+    """Captum feature mask and its number of features: image regions, one per token/feature;
+    fusion models get both (regions 0..S-1, then one feature per token)."""
     x = ctx.x[0]
-    if ctx.modality == IMAGE:
+    if ctx.modality in WITH_IMAGE:
         labels = sp.segments(ctx.model, ctx.raw, x, ctx.p["feature_mask"], ctx.p["n_segments"])
-        return sp.mask_tensor(labels, x), int(labels.max()) + 1
+        regions, n = sp.mask_tensor(labels, x), int(labels.max()) + 1
+        if ctx.modality == IMAGE:
+            return regions, n
+        ids = ctx.x[1]
+        tokens = torch.arange(ids.shape[-1], device=ids.device)[None] + n
+        return (regions, tokens), n + ids.shape[-1]
     n = x.shape[-1]
     return torch.arange(n, device=x.device)[None], n
 
 
 class _Perturbation(Method):
-    modalities = frozenset({IMAGE, TEXT, TABULAR})
-    only = {**Method.only, "feature_mask": IMAGE_ONLY, "n_segments": IMAGE_ONLY}
-
-    def missing(self, model: ModelAdapter) -> str:
-        return ""  # only forward passes: no embedding layer or gradients needed
+    modalities = frozenset({IMAGE, TEXT, TABULAR, FUSION})
+    with_generation = modalities | {GENERATION}  # the Captum methods LLMAttribution takes
+    only = {**Method.only, "feature_mask": WITH_IMAGE, "n_segments": WITH_IMAGE}
 
     def with_mask(self, ctx: Ctx, extras: dict) -> tuple:
         mask, n = feature_mask(ctx)
-        if ctx.modality == IMAGE:
-            extras["segments"] = mask[0, 0].cpu().numpy()
+        if ctx.modality in WITH_IMAGE:
+            image_mask = mask[0] if isinstance(mask, tuple) else mask
+            extras["segments"] = image_mask[0, 0].cpu().numpy()
         return mask, n
 
     def done(self, ctx: Ctx, attr: torch.Tensor, extras: dict, **kw) -> Attribution:
         """Finish; images also get extras['region_values'] (one value per segment)."""
         if "segments" in extras:
             labels = extras["segments"].ravel()
-            flat = attr.detach()[0, 0].reshape(-1).double().cpu().numpy()
+            image_attr = attr[0] if isinstance(attr, tuple) else attr
+            flat = image_attr.detach()[0, 0].reshape(-1).double().cpu().numpy()
             region = np.zeros(int(labels.max()) + 1)
             region[labels] = flat
             extras["region_values"] = region
@@ -71,6 +76,8 @@ class _Perturbation(Method):
 class OcclusionMethod(_Perturbation):
     name = "occlusion"
     label = "Occlusion"
+    modalities = frozenset({IMAGE, TEXT, TABULAR})
+    batchable = True
     needs = "forward passes only"
     help = "Slides a baseline-filled window over the input (Captum Occlusion), batched."
     params = (Param("sliding_window_shapes", "int", 0, "Window edge (pixels or tokens/features); "
@@ -94,9 +101,10 @@ class OcclusionMethod(_Perturbation):
         base = ctx.baseline()
         algo = Occlusion(ctx.forward(windows + 1))
 
-        def go(batch: int) -> torch.Tensor:
+        def go(batch: int) -> torch.Tensor:  # one perturbation covers every row of a batch
             return algo.attribute(ctx.inp, sliding_window_shapes=shape, strides=stride,
-                                  baselines=base, target=ctx.target, perturbations_per_eval=batch)
+                                  baselines=base, target=ctx.target,
+                                  perturbations_per_eval=max(1, batch // ctx.rows))
 
         return ctx.finish(ctx.retry(go, windows, grad=False), channels="mean")
 
@@ -107,7 +115,7 @@ class FeatureAblationMethod(_Perturbation):
     label = "Feature ablation"
     needs = "forward passes only"
     help = "Replaces each region/token/feature by the baseline, one at a time (Captum)."
-    modalities = WITH_GENERATION
+    modalities = _Perturbation.with_generation
     params = (FEATURE_MASK, N_SEGMENTS, BASELINES, MERGE)
 
     def run(self, ctx: Ctx) -> Attribution:
@@ -134,7 +142,7 @@ class LimeMethod(_Perturbation):
     stochastic = True
     needs = "forward passes only"
     help = "Weighted sparse linear model on random on/off region samples (Captum Lime)."
-    modalities = WITH_GENERATION
+    modalities = _Perturbation.with_generation
     params = (N_SAMPLES, FEATURE_MASK, N_SEGMENTS, BASELINES, MERGE)
 
     def run(self, ctx: Ctx) -> Attribution:
@@ -167,8 +175,8 @@ class KernelShapMethod(_Perturbation):
     params = (N_SAMPLES, FEATURE_MASK, N_SEGMENTS, BASELINES, MERGE,
               Param("n_background", "int", 20, "Tabular: training rows in the background.",
                     min=1, max=500, step=5))
-    only = {**_Perturbation.only, "n_background": (TABULAR,), "baselines": (IMAGE, TEXT)}
-    modalities = WITH_GENERATION
+    only = {**_Perturbation.only, "n_background": (TABULAR,), "baselines": (IMAGE, TEXT, FUSION)}
+    modalities = _Perturbation.with_generation
 
     def run(self, ctx: Ctx) -> Attribution:
         if ctx.modality == TABULAR:
@@ -188,7 +196,8 @@ class KernelShapMethod(_Perturbation):
                                   n_samples=n, perturbations_per_eval=batch)
 
         attr = ctx.retry(go, n, grad=False)
-        return self.done(ctx, attr, extras, base_value=float(ctx.logit((base,))[0]))
+        base_value = float(ctx.logit(base if isinstance(base, tuple) else (base,))[0])
+        return self.done(ctx, attr, extras, base_value=base_value)
 
     def run_tabular(self, ctx: Ctx) -> Attribution:
         """shap.KernelExplainer (12x faster than Captum's on tabular; same values)."""

@@ -10,7 +10,6 @@ from explainers.base import Attribution, Param, register
 from explainers.methods._common import BASELINES, IMAGE, MERGE, TABULAR, TEXT, Ctx, Method
 from explainers.methods.path import N_BASELINES, completeness
 from explainers.methods.perturbation import logit_fn
-from models.base import ModelAdapter
 
 
 def sequential_linkage(n: int) -> np.ndarray:
@@ -46,9 +45,6 @@ class ShapPartitionMethod(Method):
               Param("n_background", "int", 50, "Tabular: training rows in the background.",
                     min=2, max=500, step=10))
     only = {**Method.only, "n_background": (TABULAR,), "baselines": (IMAGE, TEXT)}
-
-    def missing(self, model: ModelAdapter) -> str:
-        return ""
 
     def run(self, ctx: Ctx) -> Attribution:
         import shap
@@ -99,6 +95,7 @@ class ShapGradientMethod(Method):
     name = "shap_gradient"
     label = "SHAP expected gradients"
     modalities = frozenset({IMAGE, TABULAR})
+    gradients = True
     stochastic = True
     needs = "gradients, background(n) training samples (HasBaselines)"
     help = ("shap.GradientExplainer (expected gradients) against a training background; "

@@ -136,11 +136,11 @@ def accepted(method: str | Explainer) -> set[str]:
     """Parameter names a method takes when re-run: its Param specs, seed and free extras."""
     m = method_of(method)
     generation = {"max_new_tokens", "contrast", "per_token", "spans"}  # language models' knobs
-    return {p.name for p in m.params} | {"seed"} | set(getattr(m, "free_params", ())) | generation
+    return {p.name for p in m.params} | {"seed"} | set(m.free_params) | generation
 
 
 def is_stochastic(method: str | Explainer) -> bool:
-    return bool(getattr(method_of(method), "stochastic", False))
+    return method_of(method).stochastic
 
 
 def finite(x: float | None) -> float | None:

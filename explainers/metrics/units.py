@@ -10,7 +10,8 @@ import torch
 import torch.nn.functional as F
 
 from explainers.base import Attribution
-from models.base import HasBaselines, HasEmbeddingLayer, HasImage, ModelAdapter
+from explainers.baselines import has_mask_token
+from models.base import HasBaselines, HasEmbeddingLayer, HasImage, HasWordIds, ModelAdapter
 from models.errors import InputError, UnsupportedError
 
 PIXEL_LIMIT = 64 * 64  # images up to this size use single pixels as units by default
@@ -115,7 +116,7 @@ def make_units(
 
 
 def _float_baseline(model: ModelAdapter, x: torch.Tensor, kind: str | None) -> tuple:
-    kinds = tuple(getattr(model, "baseline_kinds", ())) if isinstance(model, HasBaselines) else ()
+    kinds = tuple(model.baseline_kinds) if isinstance(model, HasBaselines) else ()
     kind = kind or (kinds[0] if kinds else "zero")  # the model's default, as the methods use
     if kind in ("zero", "zeros") and "zero" not in kinds:
         return torch.zeros_like(x), "zero"
@@ -159,15 +160,15 @@ def _token_ids(model: ModelAdapter, kind: str | None) -> tuple[int, str]:
     kind = kind or "pad"
     if kind == "pad":
         return int(model.pad_token_id), kind
-    if kind == "mask" and getattr(model, "mask_token_id", None) is not None:
+    if kind == "mask" and has_mask_token(model):
         return int(model.mask_token_id), kind
-    allowed = ["pad"] + (["mask"] if getattr(model, "mask_token_id", None) is not None else [])
+    allowed = ["pad"] + (["mask"] if has_mask_token(model) else [])
     raise InputError(f"text baseline {kind!r} is not available; allowed: {allowed}")
 
 
 def _special(model: ModelAdapter, raw: Any, t: int) -> tuple[list[bool], list | None]:
     """Which token positions are special ([CLS], [SEP], <s>...), and the word ids if known."""
-    word_ids = model.word_ids(raw) if callable(getattr(model, "word_ids", None)) else None
+    word_ids = model.word_ids(raw) if isinstance(model, HasWordIds) else None
     if word_ids is not None and len(word_ids) == t:
         return [w is None for w in word_ids], list(word_ids)
     toks = model.tokens(raw) if isinstance(model, HasEmbeddingLayer) else model.units(raw)

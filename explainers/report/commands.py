@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from explainers.base import Attribution, get_method, list_methods, resolve_target
-from explainers.cli import EXIT_FAIL, EXIT_OK, EXIT_USAGE, out_path, parse_params
+from explainers.cli_args import EXIT_FAIL, EXIT_OK, EXIT_USAGE, out_path, parse_params
 from explainers.report import build_report, save, seed_everything
 from explainers.report import reproduce as recompute
 from explainers.report.batch import index_html, read_inputs, safe_name

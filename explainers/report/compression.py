@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from explainers.compare_models import Comparison
 from explainers.plots import esc
 from explainers.report.model import Report, Section, build_report
+from models.base import HasSamples
 from models.errors import InputError
 
 TITLE = "Compression"
@@ -135,7 +136,7 @@ def compression_report(original: Any, result: Result, seed: int = 0, note: str =
     from explainers.base import explain, get_method
 
     rows = comparisons(result)
-    samples = original.samples(1, seed) if hasattr(original, "samples") else []
+    samples = original.samples(1, seed) if isinstance(original, HasSamples) else []
     if not samples:
         raise InputError(f"{original.info.name} has no held-out samples to report on")
     raw = samples[0][0]

@@ -11,24 +11,10 @@ import numpy as np
 
 from explainers.base import Attribution
 from explainers.report.inputs import input_record
+from explainers.report.section import Section
 from models.base import HasImage, ModelAdapter
 
 LIBRARIES = ("torch", "captum", "shap", "plotly", "numpy", "transformers", "scikit-learn")
-
-
-@dataclass
-class Section:
-    """A free-form block later work adds to a report (trust, fusion, compression...).
-
-    `text` is escaped when rendered; `html` must already be safe (escaped by its producer);
-    `figures` are plotly Figures drawn interactively in HTML and printed in the PDF.
-    """
-
-    title: str
-    text: str = ""
-    html: str = ""
-    figures: list[Any] = field(default_factory=list)
-    data: dict[str, Any] = field(default_factory=dict)  # JSON-safe numbers for the JSON export
 
 
 @dataclass

@@ -8,7 +8,7 @@ from explainers.metrics.figures import faithfulness_figure, sanity_figure
 from explainers.metrics.reading import MethodTrust
 from explainers.metrics.report import TrustReport
 from explainers.plots import esc
-from explainers.report.model import Section
+from explainers.report.section import Section
 
 
 def _num(x: Any) -> float | None:

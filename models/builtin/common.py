@@ -9,8 +9,19 @@ import numpy as np
 
 from models.errors import InputError, ModelLoadError
 
-ROOT = Path(__file__).resolve().parents[2]
-ASSETS = ROOT / "assets"
+
+def _assets_dir() -> Path:
+    """assets/ as installed package data (a checkout, an editable or a regular install alike)."""
+    from importlib import resources
+
+    try:
+        found = Path(str(resources.files("assets")))
+    except ModuleNotFoundError:  # not importable (e.g. models/ copied on its own): beside models/
+        found = Path(__file__).resolve().parents[2] / "assets"
+    return found
+
+
+ASSETS = _assets_dir()
 WEIGHTS = ASSETS / "weights"
 CARDS = ASSETS / "cards"
 SAMPLES = ASSETS / "samples"
@@ -21,9 +32,17 @@ def asset(path: Path) -> Path:
     """Return an asset path, or raise ModelLoadError naming the command that rebuilds it."""
     if not path.exists():
         raise ModelLoadError(
-            f"missing asset {path.relative_to(ROOT)}; rebuild it with `python -m models.train NAME`"
+            f"missing asset {_shown(path)}; rebuild it with `python -m models.train NAME`"
         )
     return path
+
+
+def _shown(path: Path) -> str:
+    """An asset path as assets/..., however the package was installed."""
+    try:
+        return str(Path("assets") / path.relative_to(ASSETS))
+    except ValueError:
+        return str(path)
 
 
 def load_card(name: str) -> dict[str, Any]:

@@ -194,7 +194,7 @@ class FusionAdapter(BaseAdapter):
         """Held-out digits with held-out phrasings: ({"image": PIL 28x28, "text": str}, digit)."""
         from PIL import Image
 
-        from models.fusion_train import heldout_examples
+        from models.builtin.fusion_data import heldout_examples
 
         ex = heldout_examples()
         order = np.random.default_rng(seed).permutation(len(ex.labels))[:n]

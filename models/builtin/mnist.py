@@ -170,10 +170,3 @@ def accuracy(model: MnistAdapter) -> float:
     x = torch.tensor(s.x_test, dtype=torch.float32, device=model.device)[:, None] / 255.0
     pred = torch.cat([model.forward(b).argmax(-1) for b in x.split(250)]).cpu().numpy()
     return float((pred == s.y_test).mean())
-
-
-def train(seed: int = 0) -> dict[str, Any]:
-    """Train from the bundled digits with a fixed seed; write weights, card and sample PNGs."""
-    from models.builtin.mnist_train import train as _train
-
-    return _train(seed)

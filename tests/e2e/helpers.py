@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import io
+import os
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -28,3 +30,23 @@ def photo_png() -> bytes:
     from skimage import data
 
     return png_bytes(data.chelsea())
+
+
+DOC_WIDTH, DOC_COLOURS = 960, 96  # docs/screenshots: small PNGs (< 150 KB each) for the README
+
+
+def doc_screenshot(pg, name: str, focus=None) -> Path | None:
+    """With GLASSBOX_SCREENSHOTS=DIR set, save what the viewport shows, downscaled, as DIR/name.
+    `focus`: a locator scrolled to the middle of the window first (the part worth showing)."""
+    folder = os.environ.get("GLASSBOX_SCREENSHOTS")
+    if not folder:
+        return None
+    if focus is not None:
+        focus.evaluate("el => el.scrollIntoView({block: 'center'})")
+        pg.wait_for_timeout(800)
+    img = Image.open(io.BytesIO(pg.screenshot())).convert("RGB")
+    img = img.resize((DOC_WIDTH, round(img.height * DOC_WIDTH / img.width)), Image.LANCZOS)
+    path = Path(folder) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.quantize(colors=DOC_COLOURS, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
+    return path

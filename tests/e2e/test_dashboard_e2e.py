@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.e2e.helpers import photo_png, wait_for_app_idle
+from tests.e2e.helpers import doc_screenshot, photo_png, wait_for_app_idle
 
 pytestmark = pytest.mark.e2e
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -37,9 +37,14 @@ def click_explain(page) -> None:
     page.get_by_test_id("stButton").get_by_role("button", name="Explain").click()
 
 
-def save(page, artifacts_dir, name: str) -> None:
-    """Screenshot the whole page: Streamlit scrolls inside stMain, so grow the viewport first."""
+def save(page, artifacts_dir, name: str, doc: str = "", focus=None) -> None:
+    """Screenshot the whole page: Streamlit scrolls inside stMain, so grow the viewport first.
+    `doc`: also the window around `focus`, small, for the README (with GLASSBOX_SCREENSHOTS)."""
     wait_for_app_idle(page, LONG)
+    if doc:
+        page.wait_for_timeout(1000)  # Plotly's last re-layout before a capture that people see
+        doc_screenshot(page, doc, focus)
+        page.get_by_test_id("stMain").evaluate("el => el.scrollTo(0, 0)")
     size = page.viewport_size
     height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
     page.set_viewport_size({"width": size["width"], "height": min(max(height, 800), 7000)})
@@ -62,7 +67,8 @@ def test_first_page_explains_a_digit_then_a_drawing(pw_browser, streamlit_server
     first_paint = time.perf_counter() - t0
     expect(page.locator(OVERLAY).first).to_be_visible(timeout=LONG)
     first_explanation = time.perf_counter() - t0
-    save(page, artifacts_dir, "01_first_page.png")
+    save(page, artifacts_dir, "01_first_page.png", doc="explain.png",
+         focus=page.locator(OVERLAY).first)
     t1 = time.perf_counter()
     click_explain(page)
     expect(page.get_by_text("Done:").first).to_be_visible(timeout=LONG)
@@ -139,13 +145,15 @@ def test_sentence_gives_highlighted_tokens_and_attention(page, artifacts_dir):
     click_explain(page)
     tokens = page.locator('[data-testid="stMarkdownContainer"] span[title]')
     expect(tokens.filter(has_text="wonderful").first).to_be_visible(timeout=LONG)
-    save(page, artifacts_dir, "04_text_highlight.png")
+    save(page, artifacts_dir, "04_text_highlight.png", doc="explain-text.png",
+         focus=tokens.filter(has_text="wonderful").first)
     if not transformer:
         pytest.fail("sentiment-minilm did not load: attention grid not checked")
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Attention").click()
     expect(page.get_by_text("layers x").first).to_be_visible(timeout=LONG)
     expect(page.locator(OVERLAY).first).to_be_visible(timeout=LONG)
-    save(page, artifacts_dir, "05_attention.png")
+    save(page, artifacts_dir, "05_attention.png", doc="attention.png",
+         focus=page.locator(OVERLAY).first)
 
 
 def test_uploaded_photo_gets_imagenet_prediction_ig_and_gradcam(page, artifacts_dir, tmp_path):
@@ -170,7 +178,8 @@ def test_compare_agreement_and_dataset_summaries(page, artifacts_dir):
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Compare").click()
     page.get_by_test_id("stButton").get_by_role("button", name="Compare").click()
     expect(page.get_by_text("Spearman rank correlation").first).to_be_visible(timeout=LONG)
-    save(page, artifacts_dir, "07_compare.png")
+    save(page, artifacts_dir, "07_compare.png", doc="compare.png",
+         focus=page.get_by_text("Spearman rank correlation").first)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Data set").click()
     expect(page.get_by_text("misclassified").first).to_be_visible(timeout=LONG)
     page.get_by_test_id("stButton").get_by_role("button", name="Compute class summaries").click()

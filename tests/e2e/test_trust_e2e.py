@@ -27,6 +27,7 @@ def test_trust_page_scores_and_draws_the_curves(page, artifacts_dir):
     expect(main.get_by_text("most important pixels").first).to_be_visible(timeout=LONG)
     record(artifacts_dir, trust_light_s=time.perf_counter() - t0)
     expect(main.get_by_text("Ranking for this input").first).to_be_visible()
-    assert main.locator('[data-testid="stPlotlyChart"]').count() >= 4  # 2 curves + 2 agreement
+    # 2 curves + 2 agreement charts; they may still be drawing when the ranking shows (busy CPU)
+    expect(main.locator('[data-testid="stPlotlyChart"]').nth(3)).to_be_visible(timeout=LONG)
     assert not main.get_by_test_id("stException").count()
-    save(page, artifacts_dir, "trust-mnist.png")
+    save(page, artifacts_dir, "trust-mnist.png", doc="trust.png", focus=legend.first)

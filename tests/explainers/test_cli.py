@@ -51,7 +51,7 @@ BAD = {
     "unknown model": (["--model", "no-such-model"], "unknown model 'no-such-model'"),
     "unknown method": (["--methods", "stub_ixg,nope"], "unknown method 'nope'"),
     "unsupported method": (["--model", "stub-text", "--input", "hi", "--methods", "stub_ixg"],
-                           "stub_ixg needs"),
+                           "stub_ixg works on"),
     "missing image file": (["--model", "stub-image", "--input", "/no/such.png"],
                            "no such image file"),
     "bad target name": (["--target", "zebra"], "unknown target 'zebra'"),

@@ -131,16 +131,16 @@ def test_unknown_method_is_an_error_and_a_method_that_does_not_apply_is_skipped(
         compare(digits, pruned, ["no_such_method"], n_accuracy=10, latency_runs=1)
     bag = bag_model()
     d = method_drift(bag, prune_adapter(bag, 0.5), "grad_cam", [("good film", 1)])
-    assert math.isnan(d.spearman) and d.notice.startswith("skipped: grad_cam needs")
+    assert math.isnan(d.spearman) and d.notice.startswith("skipped: grad_cam works on image")
 
 
 def test_int8_model_is_not_offered_gradient_methods_and_explain_says_why():
     """A kept int8 model is explained like any other: gradient methods refuse with one line."""
-    from explainers import explain, list_methods
-    from explainers.methods._common import GRADIENT_METHODS
+    from explainers import REGISTRY, explain, list_methods
     from models import UnsupportedError, load_model
     from models.compress import quantize_adapter
 
+    GRADIENT_METHODS = {k for k, m in REGISTRY.items() if m.gradients}  # noqa: N806
     original = load_model("breast-cancer-mlp")
     q = quantize_adapter(original, "int8")
     offered = set(list_methods(q))

@@ -118,3 +118,15 @@ def test_captum_default_cache_disagrees_with_the_model_here():
     inp = TextTokenInput(PROMPT, m.tokenizer)
     exact = float(llm._forward_func_by_tokens(None, inp, ids, use_cached_outputs=False)[0, 0])
     assert exact == pytest.approx(m.log_prob(PROMPT, TARGET), rel=1e-5)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_shapley_value_sampling_equals_captum(kind):
+    from captum.attr import ShapleyValueSampling
+
+    m = lm(kind)
+    torch.manual_seed(0)
+    ref = captum_perturbation(m, ShapleyValueSampling)
+    a = explain(m, PROMPT, "shapley_value_sampling", target=TARGET)  # seed 0, 25 samples
+    np.testing.assert_allclose(a.values, ref.seq_attr.numpy(), **TOL)
+    np.testing.assert_allclose(a.extras["token_attr"], ref.token_attr.numpy(), **TOL)

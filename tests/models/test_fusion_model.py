@@ -118,7 +118,7 @@ def test_baselines_background_and_target_layers():
 
 
 def test_samples_are_held_out_and_reproducible():
-    from models.fusion_train import TRAIN_TEMPLATES
+    from models.builtin.fusion_data import TRAIN_TEMPLATES
 
     m = model()
     samples = m.samples(20, seed=3)
@@ -139,7 +139,7 @@ def test_attention_fusion_option_builds_and_runs():
 
 
 def test_heldout_accuracy_is_recomputed_and_meets_the_bar():
-    from models.fusion_train import evaluate
+    from models.builtin.fusion_train import evaluate
 
     result = evaluate(model())
     assert result["n"] > 1800
