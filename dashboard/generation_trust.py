@@ -7,6 +7,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard import cache, panels, state, trust_panel, widgets
+from dashboard.generation_view import result_input
 from dashboard.inputs import UserInput
 from dashboard.runner import USER_ERRORS
 from explainers import Attribution
@@ -84,7 +85,7 @@ def render(model: ModelAdapter) -> None:
                "follow log p(continuation); a random order is the reference. Methods: "
                + ", ".join(panels.method_label(n) for n in good))
     settings = controls(seed)
-    inp = UserInput(results["prompt"], state.digest(results["prompt"]), results["prompt"][:40])
+    inp = result_input(results)
     key = trust_panel.run_key(model, inp, None, good, settings)
     if st.button("Score trust", type="primary", key=state.TRUST_RUN, icon=":material/verified:"):
         state.put(state.TRUST_RESULTS, score(model, inp, good, settings))

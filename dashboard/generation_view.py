@@ -186,6 +186,14 @@ def lens_section(model: ModelAdapter, results: dict[str, Any]) -> None:
                "probability. The last row is the model's real output.")
 
 
+def result_input(results: dict[str, Any]) -> UserInput:
+    """The prompt of a result set, keyed by everything explained about it (prompt, continuation,
+    contrast), so reports and trust scores of another continuation are not reused."""
+    what = [results["prompt"], results["continuation"], results["contrast"] or ""]
+    return UserInput(results["prompt"], state.digest(state.params_json(what)),
+                     results["prompt"][:40])
+
+
 def show_results(model: ModelAdapter, results: dict[str, Any], current: str | None) -> None:
     """The kept results (also while the input above has an error), token picker first."""
     if results["key"] != current:
@@ -201,9 +209,7 @@ def show_results(model: ModelAdapter, results: dict[str, Any], current: str | No
     good = [a for _, a in results["items"] if not isinstance(a, str)]
     if good:
         st.subheader("Download")
-        inp = UserInput(results["prompt"], state.digest(results["prompt"]),
-                        results["prompt"][:40])
-        panels.download_buttons(model, inp, good, tag="gen")
+        panels.download_buttons(model, result_input(results), good, tag="gen")
 
 
 def inputs_and_continuation(model: ModelAdapter) -> tuple[GenRequest | None, str | None]:

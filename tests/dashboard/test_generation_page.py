@@ -271,3 +271,11 @@ def test_trust_page_scores_the_explained_continuation(real):
     at.button(key=state.TRUST_RUN).click().run()
     assert not at.exception and not at.error, errors(at)
     assert at.session_state[state.TRUST_RESULTS]["report"].heavy
+
+
+def test_html_report_of_a_continuation(real):
+    at = explain(start("stub-gpt"))
+    at.button(key="gen::build").click().run()
+    assert not at.exception and not at.error, errors(at)
+    files = at.session_state[state.REPORT]
+    assert html.escape(real.generate(PROMPT, 12)) in files["html"].decode("utf-8")
