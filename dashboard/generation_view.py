@@ -136,8 +136,9 @@ def result_panel(a: Attribution | str, name: str, row: int | None) -> None:
         st.markdown("**Whole continuation**")
         st.markdown(plot("token_highlight")(a), unsafe_allow_html=True)  # escaped by the plot
         if not per_token:
-            st.caption("No per-token attributions (per_token is off): tick it in the method's "
-                       "parameters for the heatmap.")
+            st.caption("No per-token rows: per_token is off (tick it in the method's parameters)"
+                       if a.params.get("per_token") is False else "This method attributes the "
+                       "whole continuation only (no per-token rows, so no heatmap).")
             return
         if row is not None:
             token = html.escape(repr(a.extras["output_tokens"][row]))

@@ -279,3 +279,13 @@ def test_html_report_of_a_continuation(real):
     assert not at.exception and not at.error, errors(at)
     files = at.session_state[state.REPORT]
     assert html.escape(real.generate(PROMPT, 12)) in files["html"].decode("utf-8")
+
+
+def test_whole_continuation_methods_show_their_highlight_without_a_heatmap(real):
+    at = explain(start("stub-gpt"), ["lime", "feature_ablation"])
+    assert not at.error, errors(at)
+    lime = dict(at.session_state[state.GEN_RESULTS]["items"])["lime"]
+    assert "token_attr" not in lime.extras and len(heatmaps(at)) == 1
+    assert any("whole continuation only" in c.value for c in at.caption)
+    at.pills[0].set_value(at.pills[0].options[0]).run()
+    assert not at.exception and heatmaps(at)[0]["layout"]["shapes"][0]["y0"] == -0.5
