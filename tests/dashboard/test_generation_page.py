@@ -55,7 +55,7 @@ def explain(at, methods: list[str] | None = None):
 def test_continuation_heatmap_and_clicked_token_row(gen):
     at = start("stub-gpt")
     cont = gen.generate(PROMPT, 12)
-    assert f"<b" in markdown(at) and cont.strip()[:5] in markdown(at)  # shown before Explain
+    assert f"<b style=\"background:#fff3bf\">{html.escape(cont)}</b>" in markdown(at)  # at once
     assert not heatmaps(at)
     explain(at)
     (fig,) = heatmaps(at)
