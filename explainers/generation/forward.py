@@ -70,3 +70,39 @@ def logprobs_embeds(model: Any, embeds: torch.Tensor, conts: list[torch.Tensor]
     tail = tail.repeat_interleave(b, 0)
     seq = torch.cat([embeds.repeat(len(conts), 1, 1), tail], dim=1)
     return gather(lm_logits(model, tail.shape[1] + 1, embeds=seq), conts, b)
+
+
+_SPLIT: dict[int, bool] = {}
+
+
+def split_head(model: Any) -> tuple[Any, Any] | None:
+    """(decoder, output head) when head(decoder(x).last_hidden_state) gives the model's own
+    logits (checked once per model on a few tokens; no logit soft-capping or scaling), else None.
+    Per-token gradients then start below the head: d log p / d hidden comes from one backward."""
+    module = model.module
+    base, head = getattr(module, "base_model", None), module.get_output_embeddings()
+    if base is None or base is module or head is None:
+        return None
+    key = id(module)
+    if key not in _SPLIT:
+        ids = torch.arange(1, 5, device=model.device)[None] % int(module.config.vocab_size)
+        try:
+            with torch.no_grad():
+                mine = head(base(input_ids=ids, use_cache=False).last_hidden_state).float()
+                theirs = lm_logits(model, ids.shape[1], ids=ids).float()
+            _SPLIT[key] = bool(torch.allclose(mine, theirs, rtol=1e-4, atol=1e-4))
+        except (TypeError, AttributeError, RuntimeError):
+            _SPLIT[key] = False
+    return (base, head) if _SPLIT[key] else None
+
+
+def hidden_embeds(model: Any, base: Any, embeds: torch.Tensor, conts: list[torch.Tensor]
+                  ) -> torch.Tensor:
+    """Last hidden states at the positions that predict the continuations: [n_cont * B, n, D]
+    (the inputs as logprobs_embeds builds them)."""
+    b = embeds.shape[0]
+    tail = model.embedding_layer(tails(model, conts)).to(embeds.dtype).repeat_interleave(b, 0)
+    seq = torch.cat([embeds.repeat(len(conts), 1, 1), tail], dim=1)
+    mask = torch.ones(seq.shape[:2], dtype=torch.long, device=seq.device)
+    h = base(inputs_embeds=seq, attention_mask=mask, use_cache=False).last_hidden_state
+    return h[:, -(tail.shape[1] + 1):]

@@ -1,7 +1,7 @@
 """Gradient methods on a language model (input embeddings): integrated gradients, saliency,
 input x gradient. Captum's integration nodes; the gradients of every continuation token's
-log-probability come from one shared forward per batch of points (Captum's
-LLMGradientAttribution runs one full attribution per continuation token): same numbers."""
+log-probability come from one shared forward per batch of points, one backward each (Captum's
+LLMGradientAttribution runs a full forward + backward per continuation token): same numbers."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,8 +9,8 @@ from typing import Any
 import torch
 
 from explainers.base import Attribution
-from explainers.batching import Counter, is_oom, with_retry
-from explainers.generation.forward import logprobs_embeds
+from explainers.batching import Counter, with_retry
+from explainers.generation.forward import gather, hidden_embeds, logprobs_embeds, split_head
 from explainers.generation.result import finish, rows_that_fit, to_units
 from explainers.generation.setup import Setup, of
 
@@ -25,17 +25,33 @@ def outputs(model: Any, s: Setup, pts: torch.Tensor, per_token: bool) -> torch.T
     return seq[:, None]
 
 
-def _vjps(out: torch.Tensor, pts: torch.Tensor, weights: torch.Tensor, vmap: bool
-          ) -> torch.Tensor:
-    """sum_b weights[b] * d out[b, r] / d pts[b] for every row r: [rows, T, D]."""
+def _vjps(out: torch.Tensor, pts: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """sum_b weights[b] * d out[b, r] / d pts[b] for every row r: [rows, T, D], one backward
+    per row through the shared forward (measured 2x faster than a vmapped batch on CPU)."""
     r = out.shape[1]
-    if r == 1 or not vmap:
-        grads = [torch.autograd.grad(out[:, k].sum(), pts, retain_graph=k < r - 1)[0]
-                 for k in range(r)]
-        return torch.stack([(g * weights[:, None, None]).sum(0) for g in grads])
-    eye = torch.eye(r, dtype=out.dtype, device=out.device)[:, None, :].expand(r, *out.shape)
-    g = torch.autograd.grad(out, pts, eye, is_grads_batched=True)[0]  # [rows, B, T, D]
-    return torch.einsum("rbtd,b->rtd", g, weights.to(g.dtype))
+    grads = [torch.autograd.grad(out[:, k].sum(), pts, retain_graph=k < r - 1)[0]
+             for k in range(r)]
+    return torch.stack([(g * weights[:, None, None]).sum(0) for g in grads])
+
+
+def _vjps_below_head(model: Any, s: Setup, pts: torch.Tensor, weights: torch.Tensor, base: Any,
+                     head: Any) -> torch.Tensor:
+    """_vjps for every continuation token, each backward starting at the hidden state that
+    predicts it: d log p / d hidden for all tokens comes from one cheap backward through the
+    output head, so the per-token backwards skip the head (a third of their cost)."""
+    conts, b = s.conts(), pts.shape[0]
+    h = hidden_embeds(model, base, pts.to(model.embedding_layer.weight.dtype), conts)
+    hd = h.detach().requires_grad_(True)
+    lps = gather(head(hd), conts, b)
+    g = torch.autograd.grad(torch.cat(lps, dim=1).sum(), hd)[0]  # row j*b+i, position k
+    rows = [(j, k) for j, c in enumerate(conts) for k in range(len(c))]
+    out = []
+    for n, (j, k) in enumerate(rows):
+        go = torch.zeros_like(h)
+        go[j * b: (j + 1) * b, k] = g[j * b: (j + 1) * b, k]
+        grad = torch.autograd.grad(h, pts, go, retain_graph=n < len(rows) - 1)[0]
+        out.append((grad * weights[:, None, None]).sum(0))
+    return torch.stack(out)
 
 
 def path_gradients(ctx: Any, s: Setup, start: torch.Tensor, end: torch.Tensor,
@@ -45,23 +61,20 @@ def path_gradients(ctx: Any, s: Setup, start: torch.Tensor, end: torch.Tensor,
     a = torch.tensor(alphas, dtype=start.dtype, device=start.device)
     w = torch.tensor(weights, dtype=torch.float32, device=start.device)
     tokens = (s.ids.shape[1] + max(len(c) for c in s.conts())) * len(s.conts())
-    n_rows = sum(len(c) for c in s.conts()) if per_token else 1
     ctx.counter = Counter(len(alphas), ctx.progress)
 
     def go(batch: int) -> torch.Tensor:
-        total, vmap = None, batch * n_rows <= 4096
+        total = None
         for i in range(0, len(alphas), batch):
             pts = (start + a[i: i + batch, None, None] * (end - start)).detach()
             pts.requires_grad_(True)
-            out = outputs(model, s, pts, per_token)
-            try:
-                part = _vjps(out, pts, w[i: i + batch], vmap)
-            except RuntimeError as exc:  # an op without a batching rule: one backward per row
-                if is_oom(exc) or not vmap:
-                    raise
-                vmap = False
-                part = _vjps(outputs(model, s, pts, per_token), pts, w[i: i + batch], False)
-            total = part.float() if total is None else total + part.float()
+            split = split_head(model) if per_token else None
+            if split is None:
+                part = _vjps(outputs(model, s, pts, per_token), pts, w[i: i + batch])
+            else:
+                part = _vjps_below_head(model, s, pts, w[i: i + batch], *split)
+            part = part.float()
+            total = part if total is None else total + part
             ctx.counter.add(pts.shape[0])
         return total
 
