@@ -178,3 +178,20 @@ def cross_modal(model_name: str, input_key: str, method: str, target: int, param
     from explainers.fusion import cross_modal as run
 
     return run(resolve(model_name), _raw, target, method, **json.loads(params_json))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def generate(model_name: str, prompt: str, max_new_tokens: int) -> str:
+    """A causal LM's greedy continuation of a prompt (the continuation only)."""
+    model = resolve(model_name)
+    with model.lock, torch.no_grad():
+        return model.generate(prompt, max_new_tokens=max_new_tokens)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def logit_lens(model_name: str, prompt: str, continuation: str, k: int = 3) -> Any:
+    """explainers.generation.logit_lens over prompt + continuation: the k most likely next
+    tokens read out at every layer for every position (a LogitLens)."""
+    from explainers.generation import logit_lens as lens
+
+    return lens(resolve(model_name), prompt, k, continuation or None)

@@ -296,6 +296,8 @@ def input_section(model: ModelAdapter) -> UserInput | None:
         chosen = text_input(model)
     elif modality == "tabular":
         chosen = table_input(model)
+    elif modality == "generation":  # a language model's prompt (the same box as its Explain view)
+        chosen = text_input(model, "the film is", key=state.GEN_PROMPT)
     else:
         chosen = fusion_input(model)
     if chosen is not None:

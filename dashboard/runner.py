@@ -131,6 +131,10 @@ def run_methods(model: ModelAdapter, inp: UserInput, target: int | None, selecte
 def collapsed_input(model: ModelAdapter, empty: str) -> tuple[UserInput, int, int] | None:
     """The Explain page's input in a collapsed box, then target and seed, for pages that reuse
     it (Compare, Trust); None after showing one line when there is no usable input."""
+    if model.info.modality == "generation":
+        st.info(f"{model.info.name} is a language model: explain its continuations on the "
+                "Explain page.")
+        return None
     current = state.get(state.CURRENT) or {}
     with st.expander(f"Input: {current.get('label', 'choose one')}", expanded=False):
         try:

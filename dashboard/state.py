@@ -150,3 +150,20 @@ TRUST_STEPS = "trust_steps"  # slider: steps of the deletion/insertion curves
 TRUST_K = "trust_k"  # number_input: seeds for the stability score
 TRUST_RUN = "trust_run"  # button
 TRUST_RESULTS = "trust_results"  # dict: {"key", "model", "input", "report", "errors", "error"}
+
+# ---- Explain page, generation models (causal language models: dashboard/generation_view.py)
+GEN_PROMPT = "gen_prompt"  # text_area: the prompt
+GEN_MAX_NEW = "gen_max_new_tokens"  # number_input: greedy continuation length
+GEN_TARGET_MODE = "gen_target_mode"  # radio: the model's own continuation / one the user types
+GEN_TARGET = "gen_target"  # text_input: the user's continuation to explain
+GEN_CONTRAST_ON = "gen_contrast_on"  # checkbox: contrast with another continuation
+GEN_CONTRAST = "gen_contrast"  # text_input: "why the target rather than this"
+GEN_SPANS = "gen_spans"  # text_input: prompt token spans to attribute to, "0:3, 5:7" ("" = tokens)
+GEN_METHODS = "gen_methods"  # multiselect prefix, one per model
+GEN_RUN = "gen_run"  # button
+GEN_RESULTS = "gen_results"  # {"key", "model", "prompt", "continuation", "contrast", "items"}
+GEN_TOKEN = "gen_token"  # pills prefix, one per result set: the selected continuation token
+GEN_LENS_K = "gen_lens_k"  # number_input: next tokens listed per cell of the logit lens
+PERSISTENT = PERSISTENT + (GEN_PROMPT, GEN_MAX_NEW, GEN_TARGET_MODE, GEN_TARGET, GEN_CONTRAST_ON,
+                           GEN_CONTRAST, GEN_SPANS)
+PERSISTENT_PREFIXES = PERSISTENT_PREFIXES + (GEN_METHODS + "::",)

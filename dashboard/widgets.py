@@ -58,7 +58,12 @@ def model_card(model: ModelAdapter) -> None:
     box = st.sidebar.container(border=True)
     box.markdown(f"**{info.name}** · {info.modality} · device `{model.device}`")
     classes = ", ".join(info.class_names[:10]) + (" ..." if info.num_classes > 10 else "")
-    box.caption(f"{info.num_classes} classes: {classes}")
+    if info.modality == "generation":  # a language model: no classes, its perplexity instead
+        ppl = card.get("heldout_perplexity", card.get("perplexity"))
+        box.caption("Language model" + (f" · held-out perplexity {ppl:.1f}"
+                                         if isinstance(ppl, (int, float)) else ""))
+    else:
+        box.caption(f"{info.num_classes} classes: {classes}")
     acc = card.get("accuracy", card.get("heldout_accuracy"))
     if isinstance(acc, float):
         box.caption(f"Held-out accuracy: {acc:.1%}" if acc <= 1 else f"Accuracy: {acc}")

@@ -94,7 +94,9 @@ class Attribution:
 
     @property
     def kind(self) -> str:
-        """'image', 'tokens', 'features' or 'fusion': what shape the values have."""
+        """'image', 'tokens', 'features', 'fusion' or 'generation': what shape the values have."""
+        if self.modality == "generation":
+            return "generation"
         if isinstance(self.values, dict):
             return "fusion"
         if np.asarray(self.values).ndim == 2:
@@ -109,6 +111,7 @@ class Attribution:
             "features": ("waterfall", "top_units_bar"),
             "fusion": ("heatmap_overlay", "raw_map", "token_highlight", "top_units_bar",
                        "modality_share"),
+            "generation": ("token_highlight", "generation_heatmap"),
         }
         extra = ("attention_grid",) if "attention" in self.extras else ()
         return table[self.kind] + extra
@@ -189,14 +192,19 @@ def _load_methods() -> None:
     import explainers.methods  # noqa: F401  (registers every method on import)
 
 
-def resolve_target(model: ModelAdapter, raw: Any, target: int | str | None) -> int:
-    """None -> predicted class; a class name -> its index; an index is range-checked."""
+def resolve_target(model: ModelAdapter, raw: Any, target: int | str | None) -> Any:
+    """None -> predicted class; a class name -> its index; an index is range-checked.
+    A language model's target is the continuation text and passes through (None = greedy)."""
     names = model.info.class_names
+    if model.info.modality == "generation":
+        return target
     if target is None:
         return int(np.argmax(model.predict(raw)))
     if isinstance(target, str) and not target.lstrip("-").isdigit():
         if target not in names:
-            raise InputError(f"unknown target {target!r}; classes: {list(names)}")
+            raise InputError(f"unknown target {target!r}; {model.info.name} is a classifier, "
+                             f"its targets are the classes {list(names)} (a continuation text "
+                             "is a target only for a language model)")
         return names.index(target)
     idx = int(target)
     if not 0 <= idx < len(names):

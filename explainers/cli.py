@@ -43,7 +43,10 @@ def build_parser(prog: str = "python -m explainers") -> Parser:
     r.add_argument("--out", required=True, help="report file: .html, .pdf or .json")
     r.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if present)")
     r.add_argument("--seed", type=int, default=0, help="seed for torch/numpy/random (default 0)")
-    r.add_argument("--target", default=None, help="class index or name (default: predicted)")
+    r.add_argument("--target", default=None,
+                   help="class index or name (default: predicted); for a language model the "
+                        "continuation to explain, e.g. --target=' superb' (default: its greedy "
+                        "continuation, --param METHOD.max_new_tokens=N tokens)")
     r.add_argument("--param", action="append", default=[], metavar="METHOD.NAME=VALUE",
                    help="a method parameter, e.g. integrated_gradients.n_steps=32 (repeatable)")
     r.add_argument("--debug", action="store_true", help="show tracebacks")

@@ -10,13 +10,16 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
-def _coerce(method: str, name: str, text: str) -> Any:
-    """A --param value converted by the method's own parameter spec."""
+def _coerce(method: str, name: str, text: str, model: Any = None) -> Any:
+    """A --param value converted by the method's own parameter spec (for `model`, if given)."""
     from explainers.base import get_method
 
-    spec = {p.name: p for p in get_method(method).params}
+    m = get_method(method)
+    spec = {p.name: p for p in (m.params_for(model) if model is not None else m.params)}
     if name == "seed":
         return int(text)
+    if name == "spans" and model is not None and model.info.modality == "generation":
+        return text  # token ranges 'start:end,...', checked against the prompt
     if name not in spec:
         raise UnknownNameError(f"{method} has no parameter {name!r}; allowed: {sorted(spec)}")
     p = spec[name]
@@ -30,7 +33,8 @@ def _coerce(method: str, name: str, text: str) -> Any:
     return p.coerce(text)
 
 
-def parse_params(items: list[str], methods: list[str]) -> dict[str, dict[str, Any]]:
+def parse_params(items: list[str], methods: list[str], model: Any = None
+                 ) -> dict[str, dict[str, Any]]:
     """['ig.n_steps=32', ...] -> {'ig': {'n_steps': 32}}; each for a method in --methods."""
     out: dict[str, dict[str, Any]] = {m: {} for m in methods}
     for item in items:
@@ -40,7 +44,7 @@ def parse_params(items: list[str], methods: list[str]) -> dict[str, dict[str, An
             raise InputError(f"--param {item!r} is not METHOD.NAME=VALUE")
         if method not in out:
             raise InputError(f"--param {item!r} names method {method!r}, not in --methods {methods}")
-        out[method][name] = _coerce(method, name, value)
+        out[method][name] = _coerce(method, name, value, model)
     return out
 
 

@@ -39,6 +39,7 @@ NONLINEAR_FUNCS = RELU_FUNCS | {
     F.max_pool1d, F.max_pool2d, F.max_pool3d, torch.max_pool2d, F.hardswish, F.mish,
 }
 SAMPLE_TEXT = "The quick brown fox jumps over the lazy dog."
+SAMPLE_PROMPT = "the film is"
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,8 @@ def default_sample(model: ModelAdapter) -> Any:
     modality = model.info.modality
     if modality == "text":
         return SAMPLE_TEXT
+    if modality == "generation":
+        return SAMPLE_PROMPT
     if modality == "tabular":
         return {n: 0.0 for n in model.info.feature_names}
     h, w = model.info.input_size or (224, 224)
@@ -192,7 +195,7 @@ def _compiled_note(kind: str) -> str:
 
 def rule(method: str, model: ModelAdapter, facts: dict[str, Any]) -> str:
     """'' when the method should work on this model, else one line saying why not."""
-    text = model.info.modality == "text"
+    text = model.info.modality in ("text", "generation")
     if facts["compiled"] and (method in HOOKED or text):
         return _compiled_note(facts["compiled"])
     if method in ATTENTION:
@@ -270,7 +273,7 @@ def preflight(model: ModelAdapter, sample_raw: Any = None, verify: bool | set[st
             x = x if isinstance(x, tuple) else (x,)
             with torch.no_grad():
                 out = model.forward(*x)
-            _check_output(out, model)
+            forward_note = _check_output(out, model, raw)
         except Exception as exc:  # noqa: BLE001  (reported: nothing can run)
             note = f"forward pass failed: {_first_line(exc)}"
             rows = tuple(Check(m, False, note) for m in methods)
@@ -285,17 +288,23 @@ def preflight(model: ModelAdapter, sample_raw: Any = None, verify: bool | set[st
         if not why and (verify is True or (isinstance(verify, set) and method in verify)):
             why = run_check(model, raw, method)
         rows.append(Check(method, not why, why or _note(method, facts)))
-    forward_note = f"forward pass ok: logits {list(out.shape)}"
     return Preflight(model.info.name, True, forward_note, tuple(rows), facts)
 
 
-def _check_output(out: Any, model: ModelAdapter) -> None:
+def _check_output(out: Any, model: ModelAdapter, raw: Any) -> str:
+    """The forward-pass note; raises ValueError for output of the wrong shape or non-finite."""
+    if model.info.modality == "generation":
+        if not isinstance(out, torch.Tensor) or out.ndim != 3 or not torch.isfinite(out).all():
+            got = list(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            raise ValueError(f"expected finite logits [1, tokens, vocab], got {got}")
+        return f"generate ok: {model.generate(raw, max_new_tokens=8)!r}"
     n = model.info.num_classes
     if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[1] != n:
         got = list(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise ValueError(f"expected logits [1, {n}], got {got}")
     if not torch.isfinite(out).all():
         raise ValueError("the logits contain NaN or infinite values")
+    return f"forward pass ok: logits {list(out.shape)}"
 
 
 _CACHE: weakref.WeakKeyDictionary[Any, Preflight] = weakref.WeakKeyDictionary()

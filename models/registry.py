@@ -18,6 +18,7 @@ _BUILTIN_MODULES = {
     "sentiment-bag": "models.builtin.bag",
     "breast-cancer-mlp": "models.builtin.tabular",
     "digit-text-fusion": "models.builtin.fusion",
+    "review-gpt": "models.builtin.review_gpt",
 }
 
 

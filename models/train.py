@@ -15,6 +15,7 @@ TRAINERS: dict[str, str] = {
     "sentiment-bag": "models.builtin.bag:train",
     "sentiment-minilm": "models.builtin.minilm_train:train",
     "digit-text-fusion": "models.builtin.fusion_train:train",
+    "review-gpt": "models.builtin.review_gpt_train:train",
 }
 
 
@@ -36,8 +37,14 @@ def main(argv: list[str] | None = None) -> int:
     card = trainer(args.name)(seed=args.seed)
     acc = card.get("heldout_accuracy")
     split = card.get("split", {})
-    print(f"{args.name}: held-out accuracy {acc:.4f} on {split.get('held_out')} examples"
-          if acc is not None else f"{args.name}: {card.get('note', 'done')}")
+    ppl = card.get("heldout_perplexity")
+    if acc is not None:
+        print(f"{args.name}: held-out accuracy {acc:.4f} on {split.get('held_out')} examples")
+    elif ppl is not None:
+        print(f"{args.name}: held-out perplexity {ppl:.2f} (unigram baseline "
+              f"{card['unigram_perplexity']:.2f}) on {split.get('held_out')} snippets")
+    else:
+        print(f"{args.name}: {card.get('note', 'done')}")
     return 0
 
 

@@ -74,9 +74,15 @@ def explanations(model: ModelAdapter, inp: UserInput, target: int | None, seed: 
 
 def render() -> None:
     model = widgets.model_sidebar()
-    st.title("Explain a prediction")
+    generation = model is not None and model.info.modality == "generation"
+    st.title("Explain a continuation" if generation else "Explain a prediction")
     if model is None:
         st.info("Pick another model in the sidebar.")
+        return
+    if generation:  # causal language models have their own view
+        from dashboard import generation_view
+
+        generation_view.render(model)
         return
     st.caption("Choose an input; the prediction shows at once. Then pick methods and press "
                "Explain to see which parts of the input drove the prediction.")

@@ -89,6 +89,11 @@ def render() -> None:
     st.title("How far to trust each explanation")
     if model is None:
         return
+    if model.info.modality == "generation":  # scores the generation view's last results
+        from dashboard import generation_trust
+
+        generation_trust.render(model)
+        return
     st.caption("Faithfulness (deletion/insertion curves against random), infidelity, "
                "completeness; on request stability, the sanity check and max-sensitivity.")
     chosen = runner.collapsed_input(

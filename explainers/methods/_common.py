@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from explainers import baselines as bl
+from explainers import generation as gen
 from explainers.base import Attribution, Explainer, Param
 from explainers.methods.context import (  # noqa: F401  (re-exported: every method imports these)
     FUSION,
@@ -71,6 +72,8 @@ class Method(Explainer):
         return {p.name for p in self.params_for(model)}
 
     def params_for(self, model: ModelAdapter) -> tuple[Param, ...]:
+        if model.info.modality == GENERATION:
+            return gen.params_for(self.name, self.params)
         out = []
         for p in self.params:
             mods = self.only.get(p.name, ())
@@ -81,8 +84,10 @@ class Method(Explainer):
             out.append(p)
         return tuple(out)
 
-    def explain(self, model: ModelAdapter, raw: Any, target: int, **params: Any) -> Attribution:
+    def explain(self, model: ModelAdapter, raw: Any, target: Any, **params: Any) -> Attribution:
         x = model.preprocess(raw)
+        if model.info.modality == GENERATION:  # target: the continuation text (None = greedy)
+            return self.attribute_continuation(model, x, raw, target, params)
         return self.attribute(model, x if isinstance(x, tuple) else (x,), [raw], [int(target)],
                               params)
 
@@ -93,6 +98,8 @@ class Method(Explainer):
         xs = [model.preprocess(r) for r in raws]
         xs = [x if isinstance(x, tuple) else (x,) for x in xs]
         shapes = {tuple(tuple(t.shape) for t in x) for x in xs}
+        if model.info.modality == GENERATION:  # one continuation each
+            return [self.explain(model, r, t, **params) for r, t in zip(raws, targets, strict=True)]
         if not self.batchable or len(shapes) > 1 or len(raws) == 1:
             return [self.attribute(model, x, [r], [int(t)], params)
                     for x, r, t in zip(xs, raws, targets, strict=True)]
@@ -109,6 +116,19 @@ class Method(Explainer):
         ctx = Ctx(self, model, raws, targets, p, seed, view, fn, params.get("progress"), free,
                   ids=x[1] if view is not x else None)
         # only stochastic methods draw random numbers; forking the RNGs costs ~1 ms a call
+        rng = seeded(seed) if self.stochastic else contextlib.nullcontext()
+        with rng, torch.enable_grad():
+            return self.run(ctx)
+
+    def attribute_continuation(self, model: ModelAdapter, x: torch.Tensor, raw: Any,
+                               target: str | None, params: dict[str, Any]) -> Attribution:
+        """run() on a language model's prompt ids; the continuation and spans go to ctx.free."""
+        p = gen.resolve(self.name, self.params_for(model), params, self.free_params)
+        seed = int(params.get("seed", 0))
+        free = {k: params[k] for k in (*self.free_params, *gen.params.FREE) if k in params}
+        free["continuation"] = gen.check_generation_target(target)
+        ctx = Ctx(self, model, [raw], [-1], p, seed, (x,), model.forward,
+                  params.get("progress"), free)
         rng = seeded(seed) if self.stochastic else contextlib.nullcontext()
         with rng, torch.enable_grad():
             return self.run(ctx)

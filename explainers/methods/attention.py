@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import torch
 
+from explainers import generation as gen
 from explainers.base import Attribution, Param, register
 from explainers.batching import Counter
-from explainers.methods._common import TEXT, Ctx, Method
+from explainers.methods._common import GENERATION, TEXT, Ctx, Method
 from models.base import HasAttention, HasAttentionLogits, HasEmbeddingLayer, ModelAdapter
 from models.errors import InputError, UnsupportedError
 
@@ -20,7 +21,7 @@ def _pick(n: int, i: int, what: str) -> int:
 
 
 class _AttentionMethod(Method):
-    modalities = frozenset({TEXT})
+    modalities = frozenset({TEXT, GENERATION})
 
     def missing(self, model: ModelAdapter) -> str:
         if not isinstance(model, HasAttention):
@@ -28,6 +29,8 @@ class _AttentionMethod(Method):
         return super().missing(model)
 
     def weights(self, ctx: Ctx) -> torch.Tensor:
+        if ctx.modality == GENERATION:  # prompt + continuation, causal
+            return gen.attention_weights(ctx)
         with torch.no_grad():
             att = ctx.model.attention(ctx.x[0]).detach().float()
         if att.ndim != 4 or att.shape[-1] != ctx.x[0].shape[-1]:
@@ -51,6 +54,8 @@ class AttentionMethod(_AttentionMethod):
             heads = att[layer]
         else:
             heads = att[layer, _pick(att.shape[1], ctx.p["head"], "head")][None]
+        if ctx.modality == GENERATION:
+            return gen.attention_result(ctx, heads.mean(0), {"attention": att})
         return ctx.finish(heads.mean(0)[0], extras={"attention": att.cpu().numpy()})
 
 
@@ -122,8 +127,11 @@ class AttentionRolloutMethod(_AttentionMethod):
 
     def run(self, ctx: Ctx) -> Attribution:
         if ctx.p["variant"] == "gradient":
-            att, grads = attention_and_grads(ctx)
+            att, grads = (gen.attention_and_grads if ctx.modality == GENERATION
+                          else attention_and_grads)(ctx)
             matrix = gradient_rollout(att, grads)
+            if ctx.modality == GENERATION:  # the identity is each position's own residual path
+                matrix = matrix - torch.eye(matrix.shape[-1], dtype=matrix.dtype)
             # the identity is each token's own residual path: scores are what attention adds
             scores = matrix[0].clone()
             scores[0] -= 1.0
@@ -132,6 +140,8 @@ class AttentionRolloutMethod(_AttentionMethod):
             matrix = rollout(att)
             scores = matrix[0]
         extras = {"rollout": matrix.cpu().numpy(), "attention": att.cpu().numpy()}
+        if ctx.modality == GENERATION:
+            return gen.attention_result(ctx, matrix, extras)
         return ctx.finish(scores, extras=extras)
 
 

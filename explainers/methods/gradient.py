@@ -3,21 +3,35 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from explainers import generation as gen
 from explainers.base import Attribution, Param, register
-from explainers.methods._common import FUSION, IMAGE, MERGE, TABULAR, TEXT, Ctx, Method
+from explainers.methods._common import (
+    FUSION,
+    GENERATION,
+    IMAGE,
+    MERGE,
+    TABULAR,
+    TEXT,
+    Ctx,
+    Method,
+)
+
+WITH_GENERATION = frozenset({IMAGE, TEXT, TABULAR, FUSION, GENERATION})
 
 
 @register
 class SaliencyMethod(Method):
     name = "saliency"
     label = "Saliency (gradient)"
-    modalities = frozenset({IMAGE, TEXT, TABULAR, FUSION})
+    modalities = WITH_GENERATION
     gradients = batchable = True
     needs = "gradients; text: embedding_layer"
     help = "Gradient of the target logit w.r.t. the input (Captum Saliency; text: on embeddings)."
     params = (Param("abs", "bool", True, "Absolute value of the gradient."), MERGE)
 
     def run(self, ctx: Ctx) -> Attribution:
+        if ctx.modality == GENERATION:
+            return gen.gradient(ctx, times_input=False)
         if ctx.modality == TEXT:
             from captum.attr import LayerGradientXActivation
 
@@ -35,13 +49,15 @@ class SaliencyMethod(Method):
 class InputXGradientMethod(Method):
     name = "input_x_gradient"
     label = "Input x gradient"
-    modalities = frozenset({IMAGE, TEXT, TABULAR, FUSION})
+    modalities = WITH_GENERATION
     gradients = batchable = True
     needs = "gradients; text: embedding_layer"
     help = "Input times its gradient (Captum InputXGradient; text: embeddings x their gradient)."
     params = (MERGE,)
 
     def run(self, ctx: Ctx) -> Attribution:
+        if ctx.modality == GENERATION:
+            return gen.gradient(ctx, times_input=True)
         if ctx.modality == TEXT:
             from captum.attr import LayerGradientXActivation
 

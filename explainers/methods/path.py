@@ -7,10 +7,12 @@ import numpy as np
 import torch
 
 from explainers import baselines as bl
+from explainers import generation as gen
 from explainers.base import Attribution, Param, register
 from explainers.methods._common import (
     BASELINES,
     FUSION,
+    GENERATION,
     IMAGE,
     MERGE,
     N_STEPS,
@@ -59,7 +61,7 @@ def completeness(ctx: Ctx, attr, base_value: float) -> float:
 class IntegratedGradientsMethod(Method):
     name = "integrated_gradients"
     label = "Integrated gradients"
-    modalities = frozenset({IMAGE, TEXT, TABULAR, FUSION})
+    modalities = frozenset({IMAGE, TEXT, TABULAR, FUSION, GENERATION})
     gradients = batchable = True
     needs = "gradients, a baseline; text: embedding_layer (LayerIntegratedGradients)"
     help = "Path integral of gradients from a baseline (Captum IntegratedGradients)."
@@ -70,6 +72,8 @@ class IntegratedGradientsMethod(Method):
     def run(self, ctx: Ctx) -> Attribution:
         from captum.attr import IntegratedGradients, LayerIntegratedGradients
 
+        if ctx.modality == GENERATION:  # on the input embeddings, per continuation token
+            return gen.integrated_gradients(ctx)
         n, rule = ctx.p["n_steps"], ctx.p["integration_method"]
         base = ctx.baseline()
         fwd = ctx.forward(n + 2)

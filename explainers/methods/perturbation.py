@@ -7,12 +7,14 @@ import numpy as np
 import torch
 
 from explainers import baselines as bl
+from explainers import generation as gen
 from explainers import superpixels as sp
 from explainers.base import Attribution, Param, register
 from explainers.batching import chunked
 from explainers.methods._common import (
     BASELINES,
     FUSION,
+    GENERATION,
     IMAGE,
     MERGE,
     TABULAR,
@@ -48,6 +50,7 @@ def feature_mask(ctx: Ctx) -> tuple[torch.Tensor | tuple[torch.Tensor, ...], int
 
 class _Perturbation(Method):
     modalities = frozenset({IMAGE, TEXT, TABULAR, FUSION})
+    with_generation = modalities | {GENERATION}  # the Captum methods LLMAttribution takes
     only = {**Method.only, "feature_mask": WITH_IMAGE, "n_segments": WITH_IMAGE}
 
     def with_mask(self, ctx: Ctx, extras: dict) -> tuple:
@@ -112,11 +115,14 @@ class FeatureAblationMethod(_Perturbation):
     label = "Feature ablation"
     needs = "forward passes only"
     help = "Replaces each region/token/feature by the baseline, one at a time (Captum)."
+    modalities = _Perturbation.with_generation
     params = (FEATURE_MASK, N_SEGMENTS, BASELINES, MERGE)
 
     def run(self, ctx: Ctx) -> Attribution:
         from captum.attr import FeatureAblation
 
+        if ctx.modality == GENERATION:
+            return gen.perturb(ctx, FeatureAblation)
         extras: dict = {}
         mask, n = self.with_mask(ctx, extras)
         base = ctx.baseline()
@@ -136,11 +142,14 @@ class LimeMethod(_Perturbation):
     stochastic = True
     needs = "forward passes only"
     help = "Weighted sparse linear model on random on/off region samples (Captum Lime)."
+    modalities = _Perturbation.with_generation
     params = (N_SAMPLES, FEATURE_MASK, N_SEGMENTS, BASELINES, MERGE)
 
     def run(self, ctx: Ctx) -> Attribution:
         from captum.attr import Lime
 
+        if ctx.modality == GENERATION:
+            return gen.perturb(ctx, Lime)
         extras: dict = {}
         mask, _n = self.with_mask(ctx, extras)
         base = ctx.baseline()
@@ -167,12 +176,15 @@ class KernelShapMethod(_Perturbation):
               Param("n_background", "int", 20, "Tabular: training rows in the background.",
                     min=1, max=500, step=5))
     only = {**_Perturbation.only, "n_background": (TABULAR,), "baselines": (IMAGE, TEXT, FUSION)}
+    modalities = _Perturbation.with_generation
 
     def run(self, ctx: Ctx) -> Attribution:
         if ctx.modality == TABULAR:
             return self.run_tabular(ctx)
         from captum.attr import KernelShap
 
+        if ctx.modality == GENERATION:
+            return gen.perturb(ctx, KernelShap)
         extras: dict = {}
         mask, _n = self.with_mask(ctx, extras)
         base = ctx.baseline()

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import torch
 
+from explainers import generation as gen
 from explainers.base import Attribution, Param, register
-from explainers.methods._common import BASELINES, MERGE, Ctx
+from explainers.methods._common import BASELINES, GENERATION, MERGE, Ctx
 from explainers.methods.perturbation import FEATURE_MASK, N_SEGMENTS, _Perturbation
 
 
@@ -13,6 +14,7 @@ class ShapleyValueSamplingMethod(_Perturbation):
     name = "shapley_value_sampling"
     label = "Shapley value sampling"
     stochastic = True
+    modalities = _Perturbation.with_generation
     needs = "forward passes only"
     help = ("Shapley values estimated from random feature orderings (Captum "
             "ShapleyValueSampling): each region/token/feature is added in turn to a baseline.")
@@ -22,6 +24,8 @@ class ShapleyValueSamplingMethod(_Perturbation):
     def run(self, ctx: Ctx) -> Attribution:
         from captum.attr import ShapleyValueSampling
 
+        if ctx.modality == GENERATION:  # per continuation token too, as LLMAttribution
+            return gen.perturb(ctx, ShapleyValueSampling)
         extras: dict = {}
         mask, n = self.with_mask(ctx, extras)
         base = ctx.baseline()

@@ -70,7 +70,10 @@ def chunks(n: int, size: int) -> Iterator[slice]:
 def target_output(
     model: ModelAdapter, inputs: tuple[torch.Tensor, ...], target: int, output: str = "prob"
 ) -> torch.Tensor:
-    """The model's output for `target` on a batch: softmax probability or logit, shape [B]."""
+    """The model's output for `target` on a batch: softmax probability or logit, shape [B].
+    A callable target (a language model's continuation score) scores the batch itself."""
+    if callable(target):
+        return target(inputs, output)
     with torch.no_grad():
         logits = model.forward(*inputs).float()
     if output == "prob":
@@ -132,7 +135,8 @@ def run_method(
 def accepted(method: str | Explainer) -> set[str]:
     """Parameter names a method takes when re-run: its Param specs, seed and free extras."""
     m = method_of(method)
-    return {p.name for p in m.params} | {"seed"} | set(m.free_params)
+    generation = {"max_new_tokens", "contrast", "per_token", "spans"}  # language models' knobs
+    return {p.name for p in m.params} | {"seed"} | set(m.free_params) | generation
 
 
 def is_stochastic(method: str | Explainer) -> bool:

@@ -17,6 +17,7 @@ from explainers.metrics._common import (
     target_output,
     tick,
 )
+from explainers.generation.trust import metric_target, unit_groups
 from explainers.metrics.units import make_units, merged
 from models.base import HasBaselines, HasImage, ModelAdapter
 from models.errors import InputError, UnsupportedError
@@ -121,13 +122,14 @@ def infidelity(
     """
     from captum.metrics import infidelity as captum_infidelity
 
-    units = make_units(model, raw, baseline, words=merged(a))
+    units = make_units(model, raw, baseline, words=merged(a), groups=unit_groups(a))
     kind = perturbation or "removal"
     continuous = all(units.x[p.index].is_floating_point() for p in units.parts)
     noise = _check(kind, noise, n_perturb, continuous, output)
     device = units.x[0].device
     attr = torch.as_tensor(units.scores(a), dtype=torch.float32, device=device)[None]
-    forward = _memo_forward(model, units, a.target, output, progress, int(n_perturb) + 1)
+    forward = _memo_forward(model, units, metric_target(model, a), output, progress,
+                            int(n_perturb) + 1)
 
     def run(attributions: torch.Tensor, norm: bool) -> float:
         with model.lock:

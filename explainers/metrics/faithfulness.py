@@ -9,6 +9,7 @@ import torch
 
 from explainers.base import Attribution, Progress
 from explainers.metrics._common import as_list, batch_size, batched_outputs, finite
+from explainers.generation.trust import metric_target, unit_groups
 from explainers.metrics.units import Units, make_units, merged
 from models.base import ModelAdapter
 from models.errors import InputError
@@ -114,6 +115,11 @@ def curves_for(
     }
 
 
+def output_name(a: Attribution) -> str:
+    """What the curves plot: the target's probability, or a continuation's log-probability."""
+    return "log_prob" if a.modality == "generation" else "prob"
+
+
 def default_random(n_units: int) -> int:
     """Random orders to average: 3 for few units, 1 for many (the curve barely varies then)."""
     return 3 if n_units < 1000 else 1
@@ -147,18 +153,19 @@ def deletion_insertion(
     """
     if not 1 <= int(steps) <= 1000:
         raise InputError(f"steps must be in 1..1000, got {steps!r}")
-    units = make_units(model, raw, baseline, superpixels, words=merged(a))
+    units = make_units(model, raw, baseline, superpixels, words=merged(a), groups=unit_groups(a))
     n_random = default_random(units.n) if n_random is None else int(n_random)
     if not 0 <= n_random <= 50:
         raise InputError(f"n_random must be in 0..50, got {n_random!r}")
     c = curves_for(
-        model, units, units.scores(a), a.target,
+        model, units, units.scores(a), metric_target(model, a),
         steps=int(steps), n_random=int(n_random), seed=seed, progress=progress,
     )
     f = c["fractions"]
     settings = {
         "steps": int(steps), "baseline": units.baseline, "seed": seed, "n_random": int(n_random),
-        "superpixels": units.n if units.unit == "superpixels" else 0, "output": "prob", "order": "highest attribution first",
+        "superpixels": units.n if units.unit == "superpixels" else 0, "output": output_name(a),
+        "order": "highest attribution first",
     }
     return FaithfulnessCurves(
         fractions=f, deletion=c["deletion"], insertion=c["insertion"],

@@ -12,7 +12,14 @@ from explainers.base import Attribution, Progress
 from explainers.metrics._common import finite, flat, is_stochastic, tick
 from explainers.metrics.agreement import Agreement, agreement
 from explainers.metrics.captum_metrics import infidelity, max_sensitivity
-from explainers.metrics.faithfulness import FaithfulnessCurves, auc, curves_for, default_random
+from explainers.generation.trust import metric_target, unit_groups
+from explainers.metrics.faithfulness import (
+    FaithfulnessCurves,
+    auc,
+    curves_for,
+    default_random,
+    output_name,
+)
 from explainers.metrics.reading import MethodTrust, trust_summary
 from explainers.metrics.sanity import layer_blocks, layers_top_down, sanity_check
 from explainers.metrics.stability import Stability, stability
@@ -94,26 +101,27 @@ def _heavy_work(model: ModelAdapter, a: Attribution, s: dict) -> dict[str, int]:
     stochastic = is_stochastic(a.method)
     n_blocks = len(layer_blocks(layers_top_down(model.module), s["sanity_steps"]))
     continuous = model.info.modality in ("image", "tabular")
+    sanity = 0 if model.info.modality == "generation" else n_blocks + (1 if stochastic else 0)
     return {"max_sensitivity": s["sens_samples"] + 1 if continuous else 0,
-            "stability": len(s["seeds"]) if stochastic else 0,
-            "sanity": n_blocks + (1 if stochastic else 0)}
+            "stability": len(s["seeds"]) if stochastic else 0, "sanity": sanity}
 
 
 def _curves(
     model, units: Units, a: Attribution, ref: dict, s: dict, progress: Progress | None
 ) -> FaithfulnessCurves:
     """Curves of one attribution; random references are computed once per target and unit and shared."""
-    key = (a.target, units.unit)
+    target = metric_target(model, a)
+    key = (getattr(target, "key", target), units.unit)
     have = key in ref
     n_random = default_random(units.n) if s["n_random"] is None else s["n_random"]
-    c = curves_for(model, units, units.scores(a), a.target, steps=s["steps"],
+    c = curves_for(model, units, units.scores(a), target, steps=s["steps"],
                    n_random=0 if have else n_random, seed=s["seed"], progress=progress)
     if not have:
         ref[key] = (c["random_deletion"], c["random_insertion"])
     rd, ri = ref[key]
     f = c["fractions"]
     settings = {k: s[k] for k in ("steps", "seed")}
-    settings.update(baseline=units.baseline, output="prob", order="highest attribution first",
+    settings.update(baseline=units.baseline, output=output_name(a), order="highest attribution first",
                     n_random=n_random, superpixels=units.n if units.unit == "superpixels" else 0)
     return FaithfulnessCurves(
         f, c["deletion"], c["insertion"], rd, ri, auc(f, c["deletion"]), auc(f, c["insertion"]),
@@ -138,6 +146,7 @@ def _heavy(model, raw, a: Attribution, row: dict, s: dict, count: _Counter) -> N
         count.advance(sum(work.values()))
         return
     params = {k: v for k, v in a.params.items() if k not in ("seed", "progress")}
+    target = a.target_label if model.info.modality == "generation" else a.target
     if work["max_sensitivity"]:
         row["max_sensitivity"] = max_sensitivity(
             model, raw, a.method, params, n_samples=s["sens_samples"], seed=s["seed"],
@@ -147,11 +156,15 @@ def _heavy(model, raw, a: Attribution, row: dict, s: dict, count: _Counter) -> N
             f"max-sensitivity needs a continuous input; {model.info.modality} inputs have no small neighbourhood")
     count.advance(work["max_sensitivity"])
     if work["stability"]:
-        row["stability"] = stability(model, raw, a.method, params, s["seeds"], target=a.target,
+        row["stability"] = stability(model, raw, a.method, params, s["seeds"], target=target,
                                      progress=count.child(work["stability"]))
     else:
         row["stability"] = _deterministic(a, s["seeds"])
     count.advance(work["stability"])
+    if not work["sanity"]:
+        row["skipped"]["sanity"] = ("the weight-randomisation check is not run on language "
+                                    "models here (it re-explains with every block randomised)")
+        return
     row["sanity"] = sanity_check(model, raw, a.method, params, s["seed"], target=a.target,
                                  reference=a, max_steps=s["sanity_steps"],
                                  progress=count.child(work["sanity"]))
@@ -161,9 +174,11 @@ def _heavy(model, raw, a: Attribution, row: dict, s: dict, count: _Counter) -> N
 def _row(model, raw, name: str, a: Attribution, s: dict, units: dict, ref: dict,
          count: _Counter, heavy: bool) -> MethodTrust:
     """Every score of one method (units of removal cached per token/word level)."""
-    words = merged(a)
+    groups = unit_groups(a)
+    words = merged(a) if groups is None else groups.tobytes()
     if words not in units:
-        units[words] = make_units(model, raw, s["baseline"], s["superpixels"], words=words)
+        units[words] = make_units(model, raw, s["baseline"], s["superpixels"], words=merged(a),
+                                  groups=groups)
     row: dict[str, Any] = {"method": name, "delta": finite(a.delta), "skipped": {}}
     row["faithfulness"] = _curves(model, units[words], a, ref, s, count.child(1))
     count.advance(1)

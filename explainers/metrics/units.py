@@ -88,7 +88,7 @@ def _fit(v: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 def make_units(
     model: ModelAdapter, raw: Any, baseline: str | None = None, superpixels: int | None = None,
-    words: bool = False,
+    words: bool = False, groups: np.ndarray | None = None,
 ) -> Units:
     """Split `raw` into units of removal for the model's modality (`words`: merged subwords).
 
@@ -110,6 +110,8 @@ def make_units(
         return Units(x, (base,), (Part(0, None, np.arange(f), (f,), (f,)),), f, "features", kind)
     if modality == "fusion":
         return _fusion_units(model, raw, x, baseline)
+    if modality == "generation":
+        return _prompt_units(model, x, baseline, groups)
     raise UnsupportedError(f"no units of removal for modality {modality!r}")
 
 
@@ -220,6 +222,23 @@ def _text_units(model, raw, x, baseline, words: bool = False) -> Units:
     vshape = (t,) if vmap is None else (len(vmap),)
     part = Part(0, None, umap, (t,), vshape, vmap)
     return Units(x, (torch.full_like(ids, pad),), (part,), n, "words" if words else "tokens", kind)
+
+
+def _prompt_units(model, x, baseline: str | None, groups: np.ndarray | None) -> Units:
+    """Language model: every prompt token is removable (as in Captum's LLMAttribution), the
+    attribution's words/spans (`groups`: token -> unit) removed together; token id 0 (the
+    methods' default) or [PAD] in their place."""
+    if baseline not in (None, "auto", "zero", "pad"):
+        raise InputError(f"prompt baseline {baseline!r} is not available; allowed: "
+                         "['zero', 'pad']")
+    token, kind = (int(model.pad_token_id), "pad") if baseline == "pad" else (0, "zero")
+    t = x[0].shape[-1]
+    umap = np.arange(t) if groups is None else np.asarray(groups, dtype=np.int64)
+    n = int(umap.max()) + 1
+    vmap = None if groups is None else np.arange(n)
+    part = Part(0, None, umap, (t,), (t,) if groups is None else (n,), vmap)
+    unit = "tokens" if groups is None else "units"
+    return Units(x, (torch.full_like(x[0], token),), (part,), n, unit, kind)
 
 
 def _fusion_units(model, raw, x, baseline) -> Units:

@@ -108,7 +108,7 @@ def read_inputs(arg: str, modality: str) -> tuple[list[tuple[str, Any]], bool]:
         return _images(path), path.is_dir()
     if exists and path.is_dir():
         raise InputError(f"{arg!r} is a folder; a {modality} model takes a file or a value")
-    if modality == "text":
+    if modality in ("text", "generation"):
         if exists:
             return _texts(path), False
         if not arg.strip():

@@ -44,7 +44,7 @@ def report(args: argparse.Namespace) -> int:
     out = out_path(args.out)
     model = load_model(args.model, device=args.device)
     methods = _methods(args.methods, model)
-    params = parse_params(args.param, methods)
+    params = parse_params(args.param, methods, model)
     items, is_dir = read_inputs(args.input, model.info.modality)
     if args.target is not None:
         resolve_target(model, None, args.target)  # a bad --target fails before any work

@@ -66,7 +66,10 @@ def attribution_figures(a: Attribution, report: Report) -> list[go.Figure | str]
             whole = sum(totals.values()) or 1.0
             out.append(P.modality_share({k: v / whole for k, v in totals.items()}))
         elif name == "attention_grid":
-            out.append(P.attention_grid(np.asarray(a.extras["attention"]), _units_of(a)))
+            tokens = a.extras.get("sequence_tokens") or _units_of(a)  # generation: + continuation
+            out.append(P.attention_grid(np.asarray(a.extras["attention"]), tokens))
+        elif name == "generation_heatmap" and "token_attr" not in a.extras:
+            continue  # lime / kernel_shap, or per_token=False: the sequence highlight only
         else:
             out.append(getattr(P, name)(a))
     return out
@@ -113,6 +116,8 @@ class _Figures:
 
 def _method_section(a: Attribution, report: Report, figs: _Figures) -> str:
     info = {"target": f"{a.target} ({a.target_label})", "time (s)": round(a.seconds, 4)}
+    if a.modality == "generation":
+        info["target"] = f"continuation {a.target_label!r}"
     if a.delta is not None:
         info["convergence delta"] = float(a.delta)
     if a.base_value is not None:
@@ -127,7 +132,20 @@ def _method_section(a: Attribution, report: Report, figs: _Figures) -> str:
             f'{_table(trust) if trust else ""}</div><div class="figs">{body}</div></section>')
 
 
+def _generation_summary(report: Report) -> str:
+    m = report.model
+    card = {"name": m["name"], "source": m["source"], "sha256": m["sha256"] or "(not recorded)",
+            "modality": m["modality"], "device": m["device"]}
+    p = float(report.probabilities[0]) if len(report.probabilities) else float("nan")
+    return (f'<section class="summary"><h1>{esc(report.title)}</h1>'
+            f'<p class="prediction">Continuation: <b>{esc(report.predicted_label)}</b> '
+            f'(p = {p:.3g})</p><div class="cols"><div><h2>Prompt</h2>{_input_html(report)}'
+            f'</div><div><h2>Model</h2>{_table(card)}</div></div></section>')
+
+
 def _summary_section(report: Report, figs: _Figures) -> str:
+    if report.model.get("modality") == "generation":
+        return _generation_summary(report)
     m = report.model
     card = {"name": m["name"], "source": m["source"], "sha256": m["sha256"] or "(not recorded)",
             "modality": m["modality"], "device": m["device"],

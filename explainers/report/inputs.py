@@ -99,9 +99,9 @@ def tabular_record(raw: Any, feature_names: tuple[str, ...]) -> dict[str, Any]:
 def input_record(raw: Any, modality: str, feature_names: tuple[str, ...],
                  arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     """A JSON-safe record of the raw input that reproduces it exactly."""
-    if modality == "text":
+    if modality in ("text", "generation"):  # a language model's input is its prompt
         if not isinstance(raw, str):
-            raise InputError(f"a text model takes a str, got {type(raw).__name__}")
+            raise InputError(f"a {modality} model takes a str, got {type(raw).__name__}")
         return {"kind": "text", "text": raw}
     if modality == "tabular":
         return {"kind": "tabular", **tabular_record(raw, feature_names)}

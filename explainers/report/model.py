@@ -39,6 +39,8 @@ class Report:
 
     @property
     def predicted_label(self) -> str:
+        if self.model.get("modality") == "generation":  # the continuation explained
+            return self.attributions[0].target_label if self.attributions else ""
         names = self.model.get("class_names") or ()
         return str(names[self.predicted]) if self.predicted < len(names) else str(self.predicted)
 
@@ -93,7 +95,14 @@ def build_report(model: ModelAdapter, raw: Any, attributions: list[Attribution],
     arrays: dict[str, np.ndarray] = {}
     info = model.info
     record = input_record(raw, info.modality, tuple(info.feature_names), arrays)
-    probs = np.asarray(model.predict(raw), dtype=float)
+    if info.modality == "generation":
+        from explainers.report import generation
+
+        probs = generation.continuation_probability(list(attributions))
+        found = generation.sections(model, raw, list(attributions))
+        sections = [*(Section(**s) for s in found), *(sections or [])]
+    else:
+        probs = np.asarray(model.predict(raw), dtype=float)
     display = None
     if isinstance(model, HasImage):
         display = np.asarray(model.display_image(raw))  # fusion adapters take the whole pair

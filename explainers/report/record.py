@@ -47,6 +47,15 @@ def _values(values: Any, key: str, arrays: dict[str, np.ndarray]) -> dict[str, A
 
 
 def _attribution(a: Attribution, i: int, seed: int | None, arrays: dict) -> dict[str, Any]:
+    rec = _common(a, i, seed, arrays)
+    if a.modality == "generation":
+        from explainers.report.generation import record
+
+        rec["generation"] = record(a)
+    return rec
+
+
+def _common(a: Attribution, i: int, seed: int | None, arrays: dict) -> dict[str, Any]:
     return {
         "method": a.method, "target": int(a.target), "target_label": str(a.target_label),
         "params": recorded_params(a), "seed": plain(a.params.get("seed", seed)),

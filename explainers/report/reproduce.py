@@ -114,7 +114,12 @@ def reproduce(path: str | Path, device: str | None = None, rtol: float = RTOL,
         if seed is not None:
             params["seed"] = seed
         seed_everything(seed)
-        new = run_method(model, raw, rec["method"], int(rec["target"]), params)
+        target = int(rec["target"])
+        if rec.get("modality") == "generation":  # the continuation, not a class index
+            from explainers.report.generation import recorded_target
+
+            target = recorded_target(model, rec)
+        new = run_method(model, raw, rec["method"], target, params)
         diff, scale = _max_diff(values_of(rec["values"], arrays), new.values)
         tol = atol + rtol * scale
         ok = diff <= tol and not weights_note

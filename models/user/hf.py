@@ -1,4 +1,4 @@
-"""Hugging Face directories (or zips of one): sequence or image classification, offline only."""
+"""Hugging Face directories (or zips of one): sequence/image classification or causal LM, offline."""
 from __future__ import annotations
 
 import json
@@ -13,6 +13,7 @@ import torch
 from models.base import BaseAdapter, ModelInfo, sha256_of
 from models.builtin.common import to_pil
 from models.errors import InputError, ModelLoadError
+from models.user.causal import is_causal_lm, load_causal, refuse_incomplete
 from models.user.sidecar import Sidecar
 
 OFFLINE = {"local_files_only": True}
@@ -67,28 +68,33 @@ def load_hf(path: Path, sidecar: Sidecar, device: str | None = None,
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     cfg = _config(path)
     _check_dir(path, cfg)
+    src = source or path
+    sha = sha256_of(src) if src.is_file() else _weights_sha(path)
+    if is_causal_lm(cfg):
+        return load_causal(path, sidecar, device, src, sha, _first_line)
     task = _task(path, cfg, sidecar)
     import transformers
 
     auto = (transformers.AutoModelForSequenceClassification if task == "text"
             else transformers.AutoModelForImageClassification)
     try:
-        module = auto.from_pretrained(str(path), attn_implementation="eager", use_safetensors=True, **OFFLINE)
+        module, loading = auto.from_pretrained(str(path), attn_implementation="eager", use_safetensors=True,
+                                               output_loading_info=True, **OFFLINE)
         if task == "text":
             proc = transformers.AutoTokenizer.from_pretrained(str(path), **OFFLINE)
         else:
             proc = transformers.AutoImageProcessor.from_pretrained(str(path), backend="pil", **OFFLINE)
     except (OSError, ValueError, KeyError, RuntimeError, ImportError) as exc:
         raise ModelLoadError(f"{path.name}: cannot load the Hugging Face model: {_first_line(exc)}") from None
+    refuse_incomplete(module, loading, src.name)  # e.g. a language model loaded with a random head
     names = sidecar.class_names or _labels(module.config)
     if len(names) != module.config.num_labels:
         raise ModelLoadError(f"{path.name}: {len(names)} class names for {module.config.num_labels} labels")
-    src = source or path
     info = ModelInfo(
         name=sidecar.name or src.stem, modality=task, class_names=names,
         description=sidecar.description or f"user model (Hugging Face {type(module).__name__})",
         card={"format": "huggingface", "architecture": type(module).__name__},
-        source=str(src), sha256=sha256_of(src) if src.is_file() else _weights_sha(path),
+        source=str(src), sha256=sha,
     )
     cls = HFTextAdapter if task == "text" else HFImageAdapter
     return cls(module, info, proc, sidecar, device)

@@ -240,3 +240,11 @@ def bag() -> Bag:
 @pytest.fixture(scope="session")
 def bert() -> Bert:
     return Bert()
+
+
+@pytest.fixture(scope="session")
+def gpt2_lm():
+    """A tiny random GPT-2 as a generation model (tests/explainers/gen_models.py)."""
+    from tests.explainers.gen_models import lm
+
+    return lm("gpt2")

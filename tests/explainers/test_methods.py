@@ -12,7 +12,8 @@ from models.errors import CancelledError, InputError, UnknownNameError, Unsuppor
 from tests.explainers.conftest import TEXT, image_raw
 
 X = np.array([1.5, -2.0, 3.0, 0.5, -1.0, 2.5])
-STANDINS = {"mlp": X, "cnn": image_raw(), "bag": TEXT, "bert": TEXT}
+STANDINS = {"mlp": X, "cnn": image_raw(), "bag": TEXT, "bert": TEXT, "gpt2_lm": "the film is a"}
+CONTINUATION = " mess and"  # the generation stand-in's target
 # small counts so each call takes milliseconds
 CHEAP = {"n_steps": 8, "n_samples": 24, "nt_samples": 4, "max_evals": 60, "n_baselines": 4,
          "n_background": 5}
@@ -46,6 +47,8 @@ def test_method_on_standin(request, fixture, method):
         with pytest.raises(UnsupportedError, match=method):
             explain(model, raw, method)
         return
+    if model.info.modality == "generation":
+        return check_generation(model, raw, method, explainer)
     target = model.info.num_classes - 1
     a = explain(model, raw, method, target=target, **cheap(method))
     values = np.asarray(a.values)
@@ -59,6 +62,22 @@ def test_method_on_standin(request, fixture, method):
     spec = {p.name for p in explainer.params_for(model)}
     assert spec <= set(a.params) and "seed" in a.params  # every parameter used is recorded
     assert a.output == pytest.approx(float(model.forward(*_x(model, raw))[0, target]), abs=1e-5)
+
+
+def check_generation(model, raw, method, explainer):
+    """A language model: the continuation is the target; output = log p(continuation)."""
+    accepted = {p.name for p in explainer.params_for(model)}
+    a = explain(model, raw, method, target=CONTINUATION,
+                **{k: v for k, v in cheap(method).items() if k in accepted})
+    assert np.isfinite(np.asarray(a.values)).all()
+    assert a.values.shape == (len(model.units(raw)),) and a.units == model.units(raw)
+    assert (a.target, a.target_label) == (-1, CONTINUATION) and a.method == method
+    assert accepted <= set(a.params) and "seed" in a.params
+    assert a.output == pytest.approx(model.log_prob(raw, CONTINUATION), abs=1e-4)
+    n_out = len(model.continuation_ids(CONTINUATION))
+    if "token_attr" in a.extras:
+        assert a.extras["token_attr"].shape == (n_out, len(a.units))
+    assert len(a.extras["output_tokens"]) == n_out
 
 
 def _x(model, raw):

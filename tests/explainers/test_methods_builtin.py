@@ -30,6 +30,8 @@ def loaded(name: str):
     except (ModuleNotFoundError, ModelLoadError) as exc:
         return None, f"{name} is not built yet: {exc}"
     raw = model.samples(1, seed=0)[0][0] if isinstance(model, HasSamples) else None
+    if model.info.modality == "generation":
+        raw = "the film is"  # a prompt; the target is the model's greedy continuation
     return model, raw
 
 
@@ -54,7 +56,10 @@ def test_method_on_builtin(name, method):
             explain(model, raw, method)
         return
     accepted = {p.name for p in explainer.params_for(model)}  # fusion models take their own knobs
-    a = explain(model, raw, method, **{k: v for k, v in cheap(method).items() if k in accepted})
+    knobs = {k: v for k, v in cheap(method).items() if k in accepted}
+    if model.info.modality == "generation":
+        knobs["max_new_tokens"] = 4
+    a = explain(model, raw, method, **knobs)
     if isinstance(a.values, dict):  # fusion: one map per modality
         assert set(a.values) <= {"image", "text"}
         return
@@ -64,4 +69,8 @@ def test_method_on_builtin(name, method):
         assert values.shape == tuple(model.display_image(raw).shape[:2])
     else:
         assert values.shape == (len(a.units),) and len(a.units) == len(model.units(raw))
+    if model.info.modality == "generation":
+        assert a.target == -1 and a.target_label == model.tokenizer.decode(
+            model.generate_ids(raw, 4).tolist())
+        return
     assert a.target_label == model.info.class_names[a.target]
