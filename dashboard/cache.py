@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import streamlit as st
+import torch
 
 import explainers
 from dashboard import state

@@ -32,11 +32,11 @@ def raw_of(model: ModelAdapter, job: dict[str, Any], row_id: Any) -> Any:
     return dataset.raw_input(Path(job["out"]), row_id, model)
 
 
-def thumbnail(model: ModelAdapter, raw: Any) -> np.ndarray | None:
-    """What the model sees, for image and fusion rows; None for text and tables."""
+def thumbnail(model: ModelAdapter, raw: Any, row_key: str) -> np.ndarray | None:
+    """What the model sees, for image and fusion rows (cached per job row); None otherwise."""
     if model.info.modality not in ("image", "fusion"):
         return None
-    return inputs.picture(model, raw)
+    return inputs.picture(model, raw, state.digest(f"dataset:{row_key}"))
 
 
 def png_of(image: Any) -> tuple[str, bytes]:

@@ -86,7 +86,7 @@ def thumbnails(model: ModelAdapter, job: dict[str, Any], df: pd.DataFrame, tag: 
     for i, (_, row) in enumerate(df.head(CELL_LIMIT).iterrows()):
         col = cols[i % len(cols)]
         raw = dataset_open.raw_of(model, job, row["id"])
-        picture = dataset_open.thumbnail(model, raw)
+        picture = dataset_open.thumbnail(model, raw, f"{job['out']}:{row['id']}")
         if picture is not None:
             col.image(picture, width="stretch")
         else:

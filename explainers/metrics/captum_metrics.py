@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from explainers.base import Attribution, Explainer, Progress, resolve_target
+from explainers.generation.trust import metric_target, unit_groups
 from explainers.metrics._common import (
     batch_size,
     check_output,
@@ -17,7 +18,6 @@ from explainers.metrics._common import (
     target_output,
     tick,
 )
-from explainers.generation.trust import metric_target, unit_groups
 from explainers.metrics.units import make_units, merged
 from models.base import HasBaselines, HasImage, ModelAdapter
 from models.errors import InputError, UnsupportedError

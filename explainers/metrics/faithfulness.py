@@ -8,8 +8,8 @@ import numpy as np
 import torch
 
 from explainers.base import Attribution, Progress
-from explainers.metrics._common import as_list, batch_size, batched_outputs, finite
 from explainers.generation.trust import metric_target, unit_groups
+from explainers.metrics._common import as_list, batch_size, batched_outputs, finite
 from explainers.metrics.units import Units, make_units, merged
 from models.base import ModelAdapter
 from models.errors import InputError

@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 
 from explainers.base import Attribution, Progress
+from explainers.generation.trust import metric_target, unit_groups
 from explainers.metrics._common import finite, flat, is_stochastic, tick
 from explainers.metrics.agreement import Agreement, agreement
 from explainers.metrics.captum_metrics import infidelity, max_sensitivity
-from explainers.generation.trust import metric_target, unit_groups
 from explainers.metrics.faithfulness import (
     FaithfulnessCurves,
     auc,
