@@ -11,13 +11,14 @@ from explainers import REGISTRY, explain, explain_batch, get_method, list_method
 from models import list_models, load_model
 
 BUILTINS = {"M": "mnist-cnn", "E": "imagenet-efficientnet", "L": "sentiment-minilm",
-            "B": "sentiment-bag", "T": "breast-cancer-mlp", "F": "digit-text-fusion"}
+            "B": "sentiment-bag", "T": "breast-cancer-mlp", "F": "digit-text-fusion",
+            "G": "review-gpt"}
 # one row per method: the built-ins (letters above) it is offered for, and whether it
 # back-propagates. A new method adds one row.
 MATRIX = {
-    "saliency": ("MELBTF", True),
-    "input_x_gradient": ("MELBTF", True),
-    "integrated_gradients": ("MELBTF", True),
+    "saliency": ("MELBTFG", True),
+    "input_x_gradient": ("MELBTFG", True),
+    "integrated_gradients": ("MELBTFG", True),
     "smoothgrad": ("METF", True),  # noise on token ids means nothing
     "deeplift": ("MELBT", True),
     "gradient_shap": ("METF", True),
@@ -27,14 +28,14 @@ MATRIX = {
     "guided_grad_cam": ("ME", True),
     "shap_gradient": ("MET", True),
     "occlusion": ("MELBT", False),
-    "feature_ablation": ("MELBTF", False),
-    "lime": ("MELBTF", False),
-    "kernel_shap": ("MELBTF", False),
+    "feature_ablation": ("MELBTFG", False),
+    "lime": ("MELBTFG", False),
+    "kernel_shap": ("MELBTFG", False),
     "shap_partition": ("MELBT", False),
-    "attention": ("L", False),
-    "attention_rollout": ("L", False),
+    "attention": ("LG", False),
+    "attention_rollout": ("LG", False),
     "lrp": ("MT", True),  # EfficientNet's ReLU6 and ZeroPad2d have no LRP rule
-    "shapley_value_sampling": ("MELBTF", False),
+    "shapley_value_sampling": ("MELBTFG", False),
 }
 
 
