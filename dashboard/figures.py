@@ -102,10 +102,17 @@ def _waterfall(model: ModelAdapter, inp: UserInput, a: Attribution, key: str) ->
     st.plotly_chart(plot("waterfall")(a, 12, feature_values=values), key=key)
 
 
-def _attention_grid(model: ModelAdapter, inp: UserInput, a: Attribution, key: str) -> None:
+def attention_tokens(a: Attribution) -> tuple[str, ...]:
+    """The tokens an attention result's [L, H, T, T] runs over: the input's, and for a language
+    model the prompt's followed by the continuation's."""
     units = a.units.get("text", ()) if isinstance(a.units, dict) else a.units
-    st.plotly_chart(plot("attention_grid")(np.asarray(a.extras["attention"]), tuple(units)),
-                    key=key)
+    return tuple(units) + tuple(a.extras.get("output_tokens", ()) if a.kind == "generation"
+                                else ())
+
+
+def _attention_grid(model: ModelAdapter, inp: UserInput, a: Attribution, key: str) -> None:
+    st.plotly_chart(plot("attention_grid")(np.asarray(a.extras["attention"]),
+                                           attention_tokens(a)), key=key)
 
 
 def _modality_share(model: ModelAdapter, inp: UserInput, a: Attribution, key: str) -> None:

@@ -61,7 +61,7 @@ def render() -> None:
         return
     if a is None:
         return
-    attn, roll, tokens = a.extras["attention"], a.extras["rollout"], tuple(a.units)
+    attn, roll, tokens = a.extras["attention"], a.extras["rollout"], figures.attention_tokens(a)
     st.caption(f"{attn.shape[0]} layers x {attn.shape[1]} heads over {len(tokens)} tokens. "
                "Rows attend to columns; hover for weights. Scores: the first token's row of "
                "the rollout.")

@@ -25,6 +25,7 @@ def gen(monkeypatch):
     base._load_methods()  # register the real methods first, so none lands in the stand-in table
     model = stub_gpt()
     methods = {cls.name: cls() for cls in (StubGenOcclusion, StubGenAttention)}
+    methods["attention_rollout"] = base.REGISTRY["attention_rollout"]  # the Attention page's own
     monkeypatch.setattr(cache, "model_names", lambda: ["stub-gpt"])
     monkeypatch.setattr(cache, "get_model", lambda name: model)
     monkeypatch.setattr(base, "REGISTRY", methods)
