@@ -6,9 +6,9 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import cache, state, widgets
+from dashboard import cache, state
 from dashboard.panels import method_label
-from dashboard.runner import available_methods
+from dashboard.runner import available_methods, param_expander
 from explainers import get_method
 from models import InputError, ModelAdapter
 
@@ -132,22 +132,12 @@ def method_picker(model: ModelAdapter) -> tuple[list[str], dict[str, dict[str, A
         state.put(wkey, [m for m in PREFERRED if m in available][:2] or available[:1])
     selected = st.multiselect("Methods", available, key=wkey, format_func=method_label,
                               help="Each method explains the same continuation.")
-    params: dict[str, dict[str, Any]] = {}
-    if selected:
-        with st.expander("Method parameters", expanded=False):
-            cols = st.columns(min(3, len(selected)))
-            for i, name in enumerate(selected):
-                col = cols[i % len(cols)]
-                col.markdown(f"**{method_label(name)}**")
-                params[name] = {p.name: widgets.param_widget(name, p, col)
-                                for p in spec(name, model) if p.name not in VIEW_PARAMS}
-    return selected, params
+    return selected, param_expander(model, selected, skip=tuple(VIEW_PARAMS))
 
 
 def spec(name: str, model: ModelAdapter) -> tuple[Any, ...]:
     """A method's parameter spec for this model."""
-    method = get_method(name)
-    return method.params_for(model) if hasattr(method, "params_for") else method.params
+    return get_method(name).params_for(model)
 
 
 def takes(name: str, model: ModelAdapter, param: str) -> bool:

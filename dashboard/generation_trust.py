@@ -57,14 +57,7 @@ def show(model: ModelAdapter, inp: UserInput, found: dict[str, Any]) -> None:
     report = found["report"]
     if report is None:
         return
-    st.subheader("Ranking for this continuation")
-    trust_panel.ranking(report)
-    st.subheader("Per method")
-    for name in report.ranking:
-        with st.container(border=True):
-            trust_panel.method_panel(report, name)
-    st.subheader("Agreement between methods")
-    trust_panel.agreement(report)
+    trust_panel.sections(report, "continuation")
     st.subheader("Download")
     panels.download_buttons(model, inp, found["attributions"], tag="trust")
 

@@ -15,6 +15,7 @@ from dashboard.inputs import UserInput
 from dashboard.runner import USER_ERRORS
 from explainers import Attribution
 from models import ModelAdapter
+from models.base import IsGenerative
 
 MD_SPECIAL = "\\`*_{}[]<>()#+-.!|~$:"
 
@@ -166,7 +167,7 @@ def attention_views(a: Attribution, key: str) -> None:
 
 def lens_section(model: ModelAdapter, results: dict[str, Any]) -> None:
     """The logit lens over prompt + continuation: top next tokens at every layer."""
-    if not hasattr(model, "logit_lens"):
+    if not isinstance(model, IsGenerative):
         return
     st.subheader("Logit lens")
     if state.GEN_LENS_K not in st.session_state:

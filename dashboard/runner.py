@@ -71,6 +71,12 @@ def method_picker(model: ModelAdapter, key: str = state.METHODS, n_default: int 
         state.put(wkey, default_methods(model, available, n_default))
     selected = st.multiselect(label, available, key=wkey, format_func=method_label,
                               help="Each method runs on the same input; results side by side.")
+    return selected, param_expander(model, selected)
+
+
+def param_expander(model: ModelAdapter, selected: list[str], skip: tuple[str, ...] = ()
+                   ) -> dict[str, dict[str, Any]]:
+    """Each selected method's parameter widgets (but `skip`), in one collapsed expander."""
     params: dict[str, dict[str, Any]] = {}
     if selected:
         with st.expander("Method parameters", expanded=False):
@@ -78,8 +84,8 @@ def method_picker(model: ModelAdapter, key: str = state.METHODS, n_default: int 
             for i, name in enumerate(selected):
                 col = cols[i % len(cols)]
                 col.markdown(f"**{method_label(name)}**")
-                params[name] = widgets.param_widgets(get_method(name), col, model)
-    return selected, params
+                params[name] = widgets.param_widgets(get_method(name), col, model, skip)
+    return params
 
 
 def call_params(name: str, params: dict[str, Any], seed: int) -> dict[str, Any]:

@@ -184,3 +184,15 @@ def method_panel(report: TrustReport, name: str) -> None:
     st.markdown("\n".join(f"- {line}" for line in report.readings.get(name, [])))
     for score, why in row.skipped.items():
         st.caption(f"{score}: not computed ({why})")
+
+
+def sections(report: TrustReport, subject: str) -> None:
+    """The ranking, one panel per method and the agreement, for one input or continuation."""
+    st.subheader(f"Ranking for this {subject}")
+    ranking(report)
+    st.subheader("Per method")
+    for name in report.ranking:
+        with st.container(border=True):
+            method_panel(report, name)
+    st.subheader("Agreement between methods")
+    agreement(report)

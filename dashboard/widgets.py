@@ -151,12 +151,13 @@ def layer_widget(method: str, p: Param, model: HasTargetLayer, where: Any = st) 
                            format_func=lambda n: n or f"default ({default})")
 
 
-def param_widgets(method: Explainer, where: Any = st, model: ModelAdapter | None = None
-                  ) -> dict[str, Any]:
-    """Widgets for every parameter of a method (its spec for this model); returns {name: value}."""
+def param_widgets(method: Explainer, where: Any = st, model: ModelAdapter | None = None,
+                  skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Widgets for every parameter of a method (its spec for this model) except `skip`;
+    returns {name: value}."""
     out = {}
     specs = method.params_for(model) if model is not None else method.params
-    for p in specs:
+    for p in (p for p in specs if p.name not in skip):
         if p.name == "layer" and isinstance(model, HasTargetLayer):  # "" = the model's default
             out[p.name] = layer_widget(method.name, p, model, where)
         else:

@@ -178,6 +178,9 @@ class IsGenerative(Protocol):
     def log_prob(self, prompt: str, continuation: str) -> float:
         """sum log p(continuation tokens | prompt)."""
 
+    def logit_lens(self, ids: torch.Tensor) -> torch.Tensor:
+        """Next-token log-probabilities read out after every layer, [layers + 1, T, vocab]."""
+
 
 # ----------------------------------------------------------------- base class
 def sha256_of(*paths: str | Path) -> str:

@@ -72,14 +72,7 @@ def show(model: ModelAdapter, inp: UserInput, found: dict) -> None:
     report = found["report"]
     if report is None:
         return
-    st.subheader("Ranking for this input")
-    trust_panel.ranking(report)
-    st.subheader("Per method")
-    for name in report.ranking:
-        with st.container(border=True):
-            trust_panel.method_panel(report, name)
-    st.subheader("Agreement between methods")
-    trust_panel.agreement(report)
+    trust_panel.sections(report, "input")
     st.subheader("Download")
     panels.download_buttons(model, inp, found["attributions"], tag="trust")
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from explainers.report.batch import read_text_file
 from models.base import HasSamples, ModelAdapter
 from models.errors import InputError
 
@@ -107,12 +108,7 @@ def _zip(path: Path, names: tuple[str, ...]) -> Listing:
 
 
 def _read_table_text(path: Path) -> str:
-    if path.stat().st_size > MAX_TABLE:
-        raise InputError(f"{str(path)!r} is larger than {MAX_TABLE // 2**20} MiB")
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {str(path)!r} as UTF-8 text: {exc}") from exc
+    return read_text_file(path, MAX_TABLE)
 
 
 def _csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:

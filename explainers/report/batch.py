@@ -20,9 +20,10 @@ def safe_name(name: str, fallback: str = "input") -> str:
     return stem or fallback
 
 
-def _read_text(path: Path) -> str:
-    if path.stat().st_size > MAX_TEXT_FILE:
-        raise InputError(f"{str(path)!r} is larger than {MAX_TEXT_FILE // 2**20} MiB")
+def read_text_file(path: Path, limit: int = MAX_TEXT_FILE) -> str:
+    """A UTF-8 text file (BOM allowed) of at most `limit` bytes; else one-line InputError."""
+    if path.stat().st_size > limit:
+        raise InputError(f"{str(path)!r} is larger than {limit // 2**20} MiB")
     try:
         return path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -30,7 +31,7 @@ def _read_text(path: Path) -> str:
 
 
 def _csv_rows(path: Path) -> list[dict[str, str]]:
-    rows = list(csv.DictReader(_read_text(path).splitlines()))
+    rows = list(csv.DictReader(read_text_file(path).splitlines()))
     if not rows:
         raise InputError(f"{str(path)!r} has a header but no rows")
     return rows
@@ -42,7 +43,7 @@ def _texts(path: Path) -> list[tuple[str, Any]]:
         column = "text" if "text" in rows[0] else next(iter(rows[0]))
         texts = [r[column] for r in rows]
     else:
-        texts = _read_text(path).splitlines()
+        texts = read_text_file(path).splitlines()
     texts = [t for t in texts if t and t.strip()]
     if not texts:
         raise InputError(f"{str(path)!r} holds no text")
@@ -75,7 +76,7 @@ def _rows(path: Path | None, arg: str) -> list[tuple[str, Any]]:
     if path is not None and path.suffix.lower() == ".csv":
         return [(f"{path.stem}-{i:03d}", {k: _num(v) for k, v in r.items()})
                 for i, r in enumerate(_csv_rows(path))]
-    items = _json_inputs(_read_text(path) if path else arg, repr(str(path)) if path else "--input")
+    items = _json_inputs(read_text_file(path) if path else arg, repr(str(path)) if path else "--input")
     stem = path.stem if path else "row"
     return [(f"{stem}-{i:03d}", {k: _num(v) for k, v in x.items()}) for i, x in enumerate(items)]
 
@@ -88,7 +89,7 @@ def _num(v: Any) -> Any:
 
 
 def _pairs(path: Path | None, arg: str) -> list[tuple[str, Any]]:
-    items = _json_inputs(_read_text(path) if path else arg, repr(str(path)) if path else "--input")
+    items = _json_inputs(read_text_file(path) if path else arg, repr(str(path)) if path else "--input")
     for x in items:
         if set(x) != {"image", "text"}:
             raise InputError("a fusion input is {\"image\": PATH, \"text\": TEXT}")
