@@ -34,6 +34,7 @@ def need_model(page, name: str) -> None:
 
 
 def click_explain(page) -> None:
+    wait_for_app_idle(page, LONG)  # a click on a half-drawn rerun can be dropped
     page.get_by_test_id("stButton").get_by_role("button", name="Explain").click()
 
 

@@ -64,6 +64,9 @@ def test_review_gpt_continuation_heatmap_and_clicked_token(pw_browser, streamlit
     expect(shown).to_contain_text(PROMPT, timeout=LONG)
     continuation = shown.locator("b").inner_text()
     assert continuation.strip(), "review-gpt wrote no continuation"
+    # The rerun that showed the continuation may still be drawing the rest of the page; a click
+    # that lands on that half-drawn page can be dropped (CI saw it once), so wait for it to end.
+    wait_for_app_idle(page, LONG)
     page.get_by_test_id("stButton").get_by_role("button", name="Explain").click()
     heatmap = page.locator(HEATMAP).first
     expect(heatmap.locator("g.heatmaplayer")).to_be_visible(timeout=LONG)
