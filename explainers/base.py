@@ -137,7 +137,11 @@ class Explainer:
 
     def why_not(self, model: ModelAdapter) -> str:
         """One line saying why this method does not apply ('' when it does)."""
-        if self.supports(model):
+        return "" if self.supports(model) else self.wrong_modality(model)
+
+    def wrong_modality(self, model: ModelAdapter) -> str:
+        """One line when the model's modality is not one this method works on, else ''."""
+        if model.info.modality in self.modalities:
             return ""
         kinds = " or ".join(sorted(self.modalities))
         return f"{self.name} works on {kinds} models, not on {model.info.modality} ones"

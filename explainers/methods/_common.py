@@ -137,10 +137,7 @@ class Method(Explainer):
         raise NotImplementedError
 
     def why_not(self, model: ModelAdapter) -> str:
-        if model.info.modality not in self.modalities:
-            kinds = " or ".join(sorted(self.modalities))
-            return f"{self.name} works on {kinds} models, not on {model.info.modality} ones"
-        return self.missing(model)
+        return self.wrong_modality(model) or self.missing(model)
 
     def supports(self, model: ModelAdapter) -> bool:
         return not self.why_not(model)
