@@ -60,6 +60,9 @@ def params(model: Any, method: str, quick: bool) -> dict[str, Any]:
     out = {k: v for k, v in base.items() if k in names}
     if "feature_mask" in names:
         out["feature_mask"] = "grid"
+    side = (model.info.input_size or (0, 0))[0]
+    if method == "occlusion" and side > 64:  # 49 windows on a 224 photo, not 225
+        out.update(sliding_window_shapes=side // 4, strides=side // 8)
     return {**out, "seed": 0}
 
 
@@ -153,9 +156,10 @@ def cuda_oom(model: Any, raw: Any, method: str, kw: dict, need: int) -> tuple[An
 
 
 def oom_row(name: str, model: Any, raw: Any, real: bool) -> Row:
-    """IG with 64 steps: the batch picked from free memory, then an OOM forced (a real CUDA
+    """IG (64 steps; 24 for a 224 photo on the CPU): the batch picked from free memory, then an OOM forced (a real CUDA
     one under a memory cap, or a simulated one), halved until it fits; same numbers asked."""
-    kw = {"n_steps": 64, "seed": 0}
+    steps = 64 if model.device.type == "cuda" or model.info.input_size != (224, 224) else 24
+    kw = {"n_steps": steps, "seed": 0}
     ref = explain(model, raw, "integrated_gradients", target=0, **kw)
     picked = ref.extras["batch_size"]
     x = model.preprocess(raw)
@@ -163,16 +167,17 @@ def oom_row(name: str, model: Any, raw: Any, real: bool) -> Row:
     start = time.perf_counter()
     try:
         if real:
-            need = int(batching.per_sample_bytes(model, x) * batching.GRAD_FACTOR * 64)
+            need = int(batching.per_sample_bytes(model, x) * batching.GRAD_FACTOR * steps)
             a, n = cuda_oom(model, raw, "integrated_gradients", kw, need)
         else:
             a, n = simulated_oom(model, raw, "integrated_gradients", kw, max(2, picked // 5))
     except RuntimeError as exc:
-        return Row(name, "OOM retry (IG 64 steps)", check=f"failed: {str(exc)[:60]}", ok=False)
+        return Row(name, f"OOM retry (IG {steps} steps)", check=f"failed: {str(exc)[:60]}",
+                   ok=False)
     secs = time.perf_counter() - start
     r = rel_l2(flat(a), flat(ref))
     kind = "set_per_process_memory_fraction" if real else "simulated OOM"
-    row = Row(name, f"OOM retry, {kind}", check=f"{n} OOM, relL2 {r:.1e} <= {TOL_SAME:g}",
+    row = Row(name, f"OOM retry, {kind}, IG {steps} steps", check=f"{n} OOM, relL2 {r:.1e} <= {TOL_SAME:g}",
               ok=n > 0 and r <= TOL_SAME)
     batch = f"{picked} -> {a.extras['batch_size']}"
     if real:
@@ -182,20 +187,27 @@ def oom_row(name: str, model: Any, raw: Any, real: bool) -> Row:
     return row
 
 
-def split_row(name: str, model: Any, raw: Any, quick: bool) -> Row:
-    """One IG split over two CPU stand-ins vs one device (explainers.devices)."""
+def split_row(name: str, model: Any, raw: Any, quick: bool, over: list[str]) -> Row:
+    """One IG split over devices `over` (CPU stand-ins, or every GPU) vs one device."""
     from explainers import devices
 
     kw = params(model, "integrated_gradients", quick)
-    one = explain(model, raw, "integrated_gradients", target=0, **kw)
+    with devices.use_devices([str(model.device)]):
+        one = explain(model, raw, "integrated_gradients", target=0, **kw)
     start = time.perf_counter()
-    with devices.use_devices(["cpu", "cpu"]):
+    with devices.use_devices(over):
         two = explain(model, raw, "integrated_gradients", target=0, **kw)
     secs = time.perf_counter() - start
     r = rel_l2(flat(two), flat(one))
     rows = two.extras.get("device_rows", [])
-    return Row(name, "IG split over 2 CPU stand-ins", cpu_s=secs, batch_cpu=f"rows {rows}",
-               check=f"relL2 {r:.1e} <= {TOL_SAME:g}", ok=len(rows) == 2 and r <= TOL_SAME)
+    gpus = model.device.type == "cuda"
+    row = Row(name, f"IG split over {len(over)} {'GPUs' if gpus else 'CPU stand-ins'}",
+              check=f"relL2 {r:.1e} <= {TOL_SAME:g}", ok=len(rows) == len(over) and r <= TOL_SAME)
+    if gpus:
+        row.cuda_s, row.batch_cuda = secs, f"rows {rows}"
+    else:
+        row.cpu_s, row.batch_cpu = secs, f"rows {rows}"
+    return row
 
 
 def half_rows(name: str, device: str, quick: bool) -> list[Row]:

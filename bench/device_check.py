@@ -90,7 +90,11 @@ def extra_rows(names: list[str], cuda: bool, quick: bool) -> list[dc.Row]:
     if cuda:
         rows.append(dc.oom_row(big, load_model(big, device="cuda"), raw, real=True))
     tab = load_model("breast-cancer-mlp", device="cpu")
-    rows.append(dc.split_row("breast-cancer-mlp", tab, dc.raw_input(tab), quick))
+    rows.append(dc.split_row("breast-cancer-mlp", tab, dc.raw_input(tab), quick, ["cpu"] * 2))
+    if cuda and torch.cuda.device_count() > 1:
+        gpus = [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+        gtab = load_model("breast-cancer-mlp", device="cuda")
+        rows.append(dc.split_row("breast-cancer-mlp", gtab, dc.raw_input(gtab), quick, gpus))
     for name in (n for n in dc.TRANSFORMERS if n in names and not quick):
         rows += dc.half_rows(name, "cpu", quick)
         if cuda:
