@@ -1,6 +1,6 @@
 """Benchmark: perturbation methods on the source material's SimpleCNN, explain() vs Captum defaults.
 
-Run: `.venv/bin/python bench/bench_simplecnn.py [--runs 5] [--threads 2]`. The SimpleCNN
+Run: `.venv/bin/python bench/bench_simplecnn.py [--runs 5] [--threads 1]`. The SimpleCNN
 (conv 1->10 k5, conv 10->20 k5, fc 320->50->10 on 28x28; random weights, seed 0) is small, so
 Captum's per-evaluation overhead dominates and batching has headroom: the goal is perturbation
 methods 10x faster than Captum as called with its defaults (`perturbations_per_eval=1`), at
@@ -146,7 +146,7 @@ def case(name: str, m: SimpleAdapter, runs: int) -> dict[str, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore")

@@ -8,8 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from explainers import explain, get_method
-from explainers import batching
+from explainers import batching, explain, get_method
 from models.base import HasSamples
 
 PROMPT = "The film was"

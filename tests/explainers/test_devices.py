@@ -6,10 +6,11 @@ import pytest
 import torch
 from captum.attr import FeatureAblation, IntegratedGradients
 
-from explainers import explain
 from explainers import devices as dv
+from explainers import explain
 from explainers.dataset import engines
-from tests.explainers.conftest import WEIGHTS, TEXT, image_raw, linear_tabular
+from models.errors import InputError
+from tests.explainers.conftest import TEXT, WEIGHTS, image_raw, linear_tabular
 
 X = np.array([1.0, -2.0, 0.5, 3.0, -1.0, 2.0])
 
@@ -80,7 +81,7 @@ def test_visible_devices_puts_the_models_own_first_and_reads_the_environment(cnn
     monkeypatch.setenv(dv.ENV_VAR, "cpu,cpu,cpu")
     assert dv.visible_devices(cnn) == [torch.device("cpu")] * 3
     monkeypatch.setenv(dv.ENV_VAR, "gpu-nine")
-    with pytest.raises(dv.InputError, match="GLASSBOX_DEVICES"):
+    with pytest.raises(InputError, match="GLASSBOX_DEVICES"):
         dv.visible_devices(cnn)
 
 
