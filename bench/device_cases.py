@@ -222,15 +222,25 @@ def half_rows(name: str, device: str, quick: bool) -> list[Row]:
         model.module.to(dtype)  # in place: embedding_layer still names the same module
         target = target_of(ref_model, raw)
         for method in ("saliency", "integrated_gradients"):
-            kw = params(model, method, quick)
-            ref = explain(ref_model, raw, method, target=target, **kw)
-            a, secs = timed(model, raw, method, kw, target)
-            rho, r = spearman(flat(a), flat(ref)), rel_l2(flat(a), flat(ref))
-            row = Row(name, f"{method} {str(dtype)[6:]} vs fp32",
-                      check=f"rho {rho:.3f} >= {TOL_RANK}, relL2 {r:.1e}", ok=rho >= TOL_RANK)
-            if device == "cuda":
-                row.cuda_s = secs
-            else:
-                row.cpu_s = secs
-            out.append(row)
+            out.append(half_row(name, ref_model, model, raw, method, target, quick))
     return out
+
+
+def half_row(name: str, ref_model: Any, model: Any, raw: Any, method: str, target: Any,
+             quick: bool) -> Row:
+    dtype = str(next(model.module.parameters()).dtype)[6:]
+    row = Row(name, f"{method} {dtype} vs fp32")
+    try:
+        kw = params(model, method, quick)
+        ref = explain(ref_model, raw, method, target=target, **kw)
+        a, secs = timed(model, raw, method, kw, target)
+    except Exception as exc:  # noqa: BLE001  (one failed row; the other precisions go on)
+        row.check, row.ok = f"error: {' '.join(str(exc).split())[:70]}", False
+        return row
+    rho, r = spearman(flat(a), flat(ref)), rel_l2(flat(a), flat(ref))
+    row.check, row.ok = f"rho {rho:.3f} >= {TOL_RANK}, relL2 {r:.1e}", rho >= TOL_RANK
+    if model.device.type == "cuda":
+        row.cuda_s = secs
+    else:
+        row.cpu_s = secs
+    return row

@@ -81,24 +81,39 @@ def model_rows(name: str, methods: tuple[str, ...] | None, cuda: bool, quick: bo
     return rows
 
 
+def guarded(name: str, case: str, make) -> list[dc.Row]:
+    """make() -> rows; an exception becomes one failed row instead of ending the check."""
+    try:
+        out = make()
+    except Exception as exc:  # noqa: BLE001
+        return [dc.Row(name, case, check=f"error: {' '.join(str(exc).split())[:70]}", ok=False)]
+    return out if isinstance(out, list) else [out]
+
+
 def extra_rows(names: list[str], cuda: bool, quick: bool) -> list[dc.Row]:
     """Forced OOM (simulated on the CPU, real on the GPU), the stand-in split, half precision."""
     big = "imagenet-efficientnet" if "imagenet-efficientnet" in names and not quick else "mnist-cnn"
-    cpu = load_model(big, device="cpu")
-    raw = dc.raw_input(cpu)
-    rows = [dc.oom_row(big, cpu, raw, real=False)]
+    tab = "breast-cancer-mlp"
+
+    def oom(device: str):
+        m = load_model(big, device=device)
+        return dc.oom_row(big, m, dc.raw_input(m), real=device == "cuda")
+
+    def split(device: str, over: list[str]):
+        m = load_model(tab, device=device)
+        return dc.split_row(tab, m, dc.raw_input(m), quick, over)
+
+    rows = guarded(big, "OOM retry, simulated OOM", lambda: oom("cpu"))
     if cuda:
-        rows.append(dc.oom_row(big, load_model(big, device="cuda"), raw, real=True))
-    tab = load_model("breast-cancer-mlp", device="cpu")
-    rows.append(dc.split_row("breast-cancer-mlp", tab, dc.raw_input(tab), quick, ["cpu"] * 2))
+        rows += guarded(big, "OOM retry, set_per_process_memory_fraction", lambda: oom("cuda"))
+    rows += guarded(tab, "IG split over 2 CPU stand-ins", lambda: split("cpu", ["cpu"] * 2))
     if cuda and torch.cuda.device_count() > 1:
         gpus = [f"cuda:{i}" for i in range(torch.cuda.device_count())]
-        gtab = load_model("breast-cancer-mlp", device="cuda")
-        rows.append(dc.split_row("breast-cancer-mlp", gtab, dc.raw_input(gtab), quick, gpus))
+        rows += guarded(tab, f"IG split over {len(gpus)} GPUs", lambda: split("cuda", gpus))
     for name in (n for n in dc.TRANSFORMERS if n in names and not quick):
-        rows += dc.half_rows(name, "cpu", quick)
-        if cuda:
-            rows += dc.half_rows(name, "cuda", quick)
+        for device in ("cpu", "cuda") if cuda else ("cpu",):
+            rows += guarded(name, f"half precision on {device}",
+                            lambda d=device, n=name: dc.half_rows(n, d, quick))
     return rows
 
 
