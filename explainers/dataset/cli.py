@@ -27,7 +27,7 @@ def add_parser(sub: Any) -> None:
     d.add_argument("--out", required=True, help="job folder (created; reused to resume)")
     d.add_argument("--engine", default="local", choices=("local", "ray"))
     d.add_argument("--address", default=None, help="Ray cluster address (default: start one)")
-    d.add_argument("--workers", type=int, default=1, help="Ray workers (one model copy each)")
+    d.add_argument("--workers", type=int, default=1, help="Ray workers (one model copy each); with GPUs: one per GPU")
     d.add_argument("--limit", type=int, default=None, help="only the first N inputs")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--shard-size", type=int, default=256, help="inputs per Parquet shard")

@@ -73,10 +73,12 @@ def start_ray(address: str | None, workers: int) -> tuple[Any, bool]:
 
 
 def make_actors(ray: Any, model: str, workers: int) -> list[Any]:
-    """One actor per worker; on a cluster with GPUs one GPU per actor (at most one per GPU)."""
+    """One actor per worker; on a cluster with GPUs one actor per GPU, each holding one (Ray
+    sets its CUDA_VISIBLE_DEVICES), whatever `workers` says: a GPU actor takes no CPU slot, so
+    a local Ray started with `workers` CPUs still places all of them."""
     gpus = int(ray.cluster_resources().get("GPU", 0))
-    opts = {"num_gpus": 1, "num_cpus": 1} if gpus else {"num_cpus": 1}
-    n = min(workers, gpus) if gpus else workers
+    opts = {"num_gpus": 1, "num_cpus": 0} if gpus else {"num_cpus": 1}
+    n = gpus if gpus else workers
     cls = ray.remote(**opts)(ShardWorker)
     return [cls.remote(model) for _ in range(max(1, n))]
 

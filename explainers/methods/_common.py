@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from explainers import baselines as bl
+from explainers import devices
 from explainers import generation as gen
 from explainers.base import Attribution, Explainer, Param
 from explainers.methods.context import (  # noqa: F401  (re-exported: every method imports these)
@@ -115,6 +116,7 @@ class Method(Explainer):
         view, fn = attribution_view(model, x, self.gradients)
         ctx = Ctx(self, model, raws, targets, p, seed, view, fn, params.get("progress"), free,
                   ids=x[1] if view is not x else None)
+        ctx.fn = devices.spread(self.name, model, fn, ctx.used)  # several GPUs: split batches
         # only stochastic methods draw random numbers; forking the RNGs costs ~1 ms a call
         rng = seeded(seed) if self.stochastic else contextlib.nullcontext()
         with rng, torch.enable_grad():

@@ -116,7 +116,8 @@ class Ctx:
 
     def batch(self, n: int, grad: bool = True) -> int:
         """Samples (rows of x) per forward for n perturbations/steps of every row."""
-        return pick_batch(self.model, self.x, n * self.rows, grad, self.fn)
+        per_device = pick_batch(self.model, self.x, n * self.rows, grad, self.fn)
+        return max(1, min(n * self.rows, per_device * getattr(self.fn, "n_devices", 1)))
 
     def retry(self, fn: Callable[[int], Any], n: int, grad: bool = True) -> Any:
         """fn(batch) with a memory-picked batch, halved on out-of-memory; records the batch."""
