@@ -1,7 +1,7 @@
 """Memory curve: resident memory after each Explain press (2 explanations) through the dashboard's code.
 
 Run: `.venv/bin/python bench/memory_curve.py [--runs 400] [--quick] [--png docs/screenshots/memory-curve.png]`.
-The Explain page runs under streamlit's AppTest in this process (the same script, widgets,
+The Explain page runs under streamlit's AppTest in this process (dashboard/headless.py) (the same script, widgets,
 session state and bounded caches as `streamlit run`): mnist-cnn, its default methods
 (integrated gradients + Grad-CAM), a different bundled sample for each press (#0..#199, then
 again: the explanation cache, 256 entries, has evicted them, so they are computed again).
@@ -35,30 +35,6 @@ def rss_mb() -> float:
     raise RuntimeError("no VmRSS in /proc/self/status")
 
 
-def start():
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=120)
-    at.run()
-    if at.exception:
-        raise RuntimeError(f"the app raised: {at.exception[0].message}")
-    return at
-
-
-def press(at, i: int) -> int:
-    """Pick sample i, press Explain; the number of method results on the page."""
-    from dashboard import state
-
-    at.selectbox(key=state.IMAGE_SAMPLE).set_value(i).run()
-    at.button(key=state.RUN).click().run()
-    if at.exception:
-        raise RuntimeError(f"press {i}: {at.exception[0].message}")
-    results = at.session_state[state.RESULTS]
-    if any(isinstance(a, str) for _, a in results["items"]):
-        raise RuntimeError(f"press {i}: a method failed: {results['items']}")
-    return len(results["items"])
-
-
 def slope(y: np.ndarray) -> float:
     """Least-squares MB per press."""
     return float(np.polyfit(np.arange(len(y)), y, 1)[0]) if len(y) > 1 else 0.0
@@ -88,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     runs = 30 if args.quick else args.runs
     png = args.png or (None if args.quick else ROOT / "docs" / "screenshots" / "memory-curve.png")
+    from dashboard.headless import press, start
     from explainers import bounded
 
     at, before = start(), rss_mb()
