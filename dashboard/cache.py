@@ -1,7 +1,7 @@
-"""Process-wide caches: models by plain name (cache_resource), results by plain keys (cache_data).
+"""Process-wide caches bounded by entries and bytes (explainers.bounded.memo): models, results.
 
-Models kept for a session (compressed copies) cannot be loaded by name and st.cache_data cannot
-hash an adapter, so they travel as a plain key "kept:<sha256 of the weights>": `register` puts
+Models kept for a session (compressed copies) cannot be loaded by name and a cache key must be a
+plain value, so they travel as a plain key "kept:<sha256 of the weights>": `register` puts
 the adapter in a per-process weak registry under that key, and `resolve` (used by every cached
 function) looks a key up in this session's kept models first, then the registry, then loads a
 built-in name or user path. The sha256 in the key keeps sessions' same-named copies apart and
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import os
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -21,10 +22,17 @@ import torch
 
 import explainers
 from dashboard import state
+from explainers.bounded import memo
 from models import InputError, ModelAdapter, list_models, load_model
 from models.base import HasImage, HasSamples, IsCompressed
 
 Progress = Callable[[int, int], Any]
+
+# Every cache is bounded by entries AND bytes (explainers.bounded: least recently used goes
+# first); the byte bounds of the two big ones can be set: explanations (GLASSBOX_CACHE_MB; 0 =
+# keep none, every explanation is computed) and models (GLASSBOX_MODEL_CACHE_MB).
+RESULTS_MB = float(os.environ.get("GLASSBOX_CACHE_MB", 256))
+MODELS_MB = float(os.environ.get("GLASSBOX_MODEL_CACHE_MB", 4096))
 
 
 def model_names() -> list[str]:
@@ -32,10 +40,14 @@ def model_names() -> list[str]:
     return list_models()
 
 
-_LOAD_KEYS: dict[int, str] = {}  # id(adapter) -> the name or path it was loaded by
+_LOAD_KEYS: dict[int, str] = {}  # id(adapter) -> the name or path it was loaded by (cached ones)
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+def _forget(model: ModelAdapter) -> None:
+    _LOAD_KEYS.pop(id(model), None)  # an evicted model's id may be reused by a new object
+
+
+@memo(max_entries=8, max_mb=MODELS_MB, copy=False, on_evict=_forget)
 def get_model(name: str) -> ModelAdapter:
     """Load a model (built-in name or user path) once per server process; sessions share it."""
     model = load_model(name)
@@ -87,7 +99,7 @@ def key(model: ModelAdapter) -> str:
     return _LOAD_KEYS.get(id(model), model.info.name)
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+@memo(max_entries=8, max_mb=256, copy=False)
 def get_samples(name: str, n: int | None = None) -> list[tuple[Any, int]]:
     """The model's bundled held-out samples (read-only; shared by sessions)."""
     model = resolve(name)
@@ -96,13 +108,13 @@ def get_samples(name: str, n: int | None = None) -> list[tuple[Any, int]]:
     return list(model.samples(n, 0))
 
 
-@st.cache_data(show_spinner=False, max_entries=1024)
+@memo(max_entries=1024, max_mb=16)
 def predict(model_name: str, input_key: str, _raw: Any) -> np.ndarray:
     """Class probabilities for one input, keyed by model name and input hash."""
     return np.asarray(resolve(model_name).predict(_raw), dtype=float)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@memo(max_entries=256, max_mb=RESULTS_MB)
 def explain(model_name: str, input_key: str, method: str, target: int | None,
             params_json: str, _raw: Any, _progress: Progress | None = None
             ) -> explainers.Attribution:
@@ -139,7 +151,7 @@ def passable(method: str, params: dict[str, Any], model: ModelAdapter | None = N
     return out
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
+@memo(max_entries=512, max_mb=128)
 def picture(model_name: str, input_key: str, _model: HasImage, _raw: Any) -> np.ndarray:
     """What the model sees (display_image: uint8 [H, W, 3]) for one input, keyed like predict:
     once per model and input, however many thumbnails and overlays show it. The model comes
@@ -163,7 +175,7 @@ def ui_progress(bar: Any, start: float, span: float, text: str) -> Progress:
     return update
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@memo(max_entries=256, max_mb=16)
 def modality_share(model_name: str, input_key: str, method: str, target: int, params_json: str,
                    _raw: Any, _a: explainers.Attribution) -> dict[str, Any]:
     """explainers.fusion.modality_share of one fusion result, keyed like the result itself."""
@@ -172,7 +184,7 @@ def modality_share(model_name: str, input_key: str, method: str, target: int, pa
     return share(resolve(model_name), _raw, _a)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@memo(max_entries=32, max_mb=128)
 def cross_modal(model_name: str, input_key: str, method: str, target: int, params_json: str,
                 _raw: Any) -> Any:
     """explainers.fusion.cross_modal (image maps with each token masked), for one result."""
@@ -181,7 +193,7 @@ def cross_modal(model_name: str, input_key: str, method: str, target: int, param
     return run(resolve(model_name), _raw, target, method, **json.loads(params_json))
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@memo(max_entries=256, max_mb=8)
 def generate(model_name: str, prompt: str, max_new_tokens: int) -> str:
     """A causal LM's greedy continuation of a prompt (the continuation only)."""
     model = resolve(model_name)
@@ -189,7 +201,7 @@ def generate(model_name: str, prompt: str, max_new_tokens: int) -> str:
         return model.generate(prompt, max_new_tokens=max_new_tokens)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@memo(max_entries=64, max_mb=64)
 def logit_lens(model_name: str, prompt: str, continuation: str, k: int = 3) -> Any:
     """explainers.generation.logit_lens over prompt + continuation: the k most likely next
     tokens read out at every layer for every position (a LogitLens)."""

@@ -10,9 +10,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import streamlit as st
-
 from dashboard import cache, inputs, state
+from explainers.bounded import memo
 from models import InputError, ModelAdapter
 
 UPLOAD_TYPES = ["zip", "csv", "txt"]
@@ -111,21 +110,21 @@ def _stamp(out: str) -> int:
     return path.stat().st_mtime_ns if path.exists() else 0
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+@memo(max_entries=8, max_mb=1024, copy=False)
 def _load(out: str, stamp: int) -> Any:
     from explainers import dataset
 
     return dataset.load(out)
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+@memo(max_entries=8, max_mb=256, copy=False)
 def _summaries(out: str, stamp: int) -> dict[str, Any]:
     from explainers import dataset
 
     return dataset.summaries(out)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@memo(max_entries=8, max_mb=16)
 def _metrics(out: str, stamp: int) -> dict[str, Any] | None:
     from explainers import dataset
 
@@ -148,7 +147,7 @@ def metrics(out: str) -> dict[str, Any] | None:
     return _metrics(out, _stamp(out))
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@memo(max_entries=4, max_mb=256)
 def _report(out: str, stamp: int, fmt: str) -> bytes:
     from explainers.report.dataset_report import report_bytes
 

@@ -9,12 +9,13 @@ import numpy as np
 import streamlit as st
 
 from dashboard import cache, inputs, runner, state
+from explainers.bounded import memo
 from models import ModelAdapter
 
 EXPLAIN_PAGE = "app_pages/explain.py"
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
+@memo(max_entries=4, max_mb=512, copy=False)
 def builtin_samples(model_key: str, seed: int) -> list[tuple[Any, int]]:
     """The whole bundled split in the order a job with this seed lists it (read-only, shared)."""
     return list(cache.resolve(model_key).samples(None, seed=seed))

@@ -12,6 +12,7 @@ from dashboard.figures import plot
 from dashboard.inputs import UserInput
 from dashboard.runner import method_label
 from explainers import Attribution, get_method
+from explainers.bounded import memo
 from explainers.metrics import TrustReport, faithfulness_figure, sanity_figure, trust_report
 from explainers.report.trust import trust_numbers
 from models import ModelAdapter
@@ -82,7 +83,7 @@ def run_key(model: ModelAdapter, inp: UserInput, target: int | None,
                               "methods": methods, "settings": settings})
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@memo(max_entries=64, max_mb=128)
 def scores(model_name: str, input_key: str, key_json: str, _raw: Any,
            _attributions: dict[str, Attribution], _progress: cache.Progress | None = None
            ) -> TrustReport:

@@ -3,20 +3,17 @@ from __future__ import annotations
 
 import hashlib
 import math
-import threading
-from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 import torch
 
+from explainers.bounded import MB, BoundedLRU
 from models.base import HasImage, ModelAdapter
 from models.errors import InputError
 
 KINDS = ("slic", "grid")
-_CACHE: OrderedDict[tuple, np.ndarray] = OrderedDict()
-_LOCK = threading.Lock()
-_MAX = 64
+_CACHE = BoundedLRU(max_entries=64, max_bytes=64 * MB, name="superpixels")  # labels per image
 
 
 def picture(model: ModelAdapter, raw: Any, x: torch.Tensor) -> np.ndarray:
@@ -57,18 +54,14 @@ def segments(model: ModelAdapter, raw: Any, x: torch.Tensor, kind: str, n_segmen
     img = picture(model, raw, x)
     key = (hashlib.sha1(np.ascontiguousarray(img).tobytes()).hexdigest(), img.shape,
            n_segments, compactness)
-    with _LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
+    found = _CACHE.get(key)
+    if found is not None:
+        return found
     labels = slic(img.astype(np.float64) / (255.0 if img.dtype == np.uint8 else 1.0),
                   n_segments, compactness)
     if labels.shape != (h, w):
         raise InputError(f"display image {labels.shape} does not match the input size {(h, w)}")
-    with _LOCK:
-        _CACHE[key] = labels
-        while len(_CACHE) > _MAX:
-            _CACHE.popitem(last=False)
+    _CACHE.put(key, labels)
     return labels
 
 

@@ -15,7 +15,9 @@ DASHBOARD_USAGE = f"""usage: {PROG} dashboard [STREAMLIT_FLAGS ...]
 Start the Glassbox dashboard on http://localhost:8501 (bound to 127.0.0.1), from any folder.
 Settings come from dashboard/.streamlit/config.toml inside the package; flags override them:
   --server.port PORT        another port
-  --server.address 0.0.0.0  listen on every interface (uploaded TorchScript runs code: trust the network)
+  --address HOST            listen on HOST instead (e.g. 0.0.0.0: every interface); prints a
+                            warning: uploaded TorchScript runs code, so put it behind a reverse
+                            proxy with authentication and TLS (docs/security.md)
 Every `streamlit run` flag works (see `streamlit run --help`). Stop it with Ctrl+C.
 """
 

@@ -13,7 +13,7 @@ import streamlit as st
 
 from dashboard import cache, state
 from explainers.preflight import Preflight, preflight
-from models import GlassboxError
+from models import GlassboxError, InputError
 from models.user import ARCHITECTURES, parse_sidecar
 from models.user.safety import check_bytes, max_upload_bytes
 from models.user.sidecar import parse_text
@@ -88,10 +88,17 @@ def form_values() -> dict[str, Any]:
     return {k: v for k, v in out.items() if v is not None}
 
 
+SIDECAR_MAX_MB = 1  # a sidecar is a few lines of JSON/YAML
+
+
 def read_sidecar_upload(upload: Any) -> dict[str, Any]:
     if upload is None:
         return {}
-    data = parse_text(upload.getvalue().decode("utf-8", errors="replace"), upload.name) or {}
+    raw = upload.getvalue()
+    if len(raw) > SIDECAR_MAX_MB << 20:
+        raise InputError(f"{upload.name} is {len(raw) / (1 << 20):.1f} MB; a sidecar is limited "
+                         f"to {SIDECAR_MAX_MB} MB")
+    data = parse_text(raw.decode("utf-8", errors="replace"), upload.name) or {}
     parse_sidecar(data)  # validated here so its errors name the sidecar, not the model
     return dict(data)
 
@@ -152,9 +159,10 @@ def render() -> None:
     st.caption(f"Formats: TorchScript, torch.export (.pt2), safetensors or a weights-only state "
                f"dict of a built-in architecture, a Hugging Face folder as a .zip. Upload limit "
                f"{max_upload_bytes() >> 20} MB ($GLASSBOX_MAX_UPLOAD_MB).")
-    upload = st.file_uploader("Model file", type=MODEL_TYPES, key=UPLOAD)
+    upload = st.file_uploader("Model file", type=MODEL_TYPES, key=UPLOAD,
+                              max_upload_size=max(1, max_upload_bytes() >> 20))
     side_upload = st.file_uploader("Sidecar (optional, JSON or YAML)", type=["json", "yaml", "yml"],
-                                   key=SIDECAR_UPLOAD)
+                                   key=SIDECAR_UPLOAD, max_upload_size=SIDECAR_MAX_MB)
     form = form_values()
     if st.button("Load and check", type="primary", key=LOAD, disabled=upload is None):
         try:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import inspect
+import weakref
 from typing import Any
 
 import torch
@@ -72,7 +73,7 @@ def logprobs_embeds(model: Any, embeds: torch.Tensor, conts: list[torch.Tensor]
     return gather(lm_logits(model, tail.shape[1] + 1, embeds=seq), conts, b)
 
 
-_SPLIT: dict[int, bool] = {}
+_SPLIT: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()  # per live module
 
 
 def split_head(model: Any) -> tuple[Any, Any] | None:
@@ -83,7 +84,7 @@ def split_head(model: Any) -> tuple[Any, Any] | None:
     base, head = getattr(module, "base_model", None), module.get_output_embeddings()
     if base is None or base is module or head is None:
         return None
-    key = id(module)
+    key = module  # not id(module): an id is reused after the module is freed
     if key not in _SPLIT:
         ids = torch.arange(1, 5, device=model.device)[None] % int(module.config.vocab_size)
         try:

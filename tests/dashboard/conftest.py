@@ -6,12 +6,15 @@ from pathlib import Path
 import pytest
 import streamlit as st
 
+from explainers.bounded import clear_all
+
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
 
 @pytest.fixture(autouse=True)
 def cold_cache():
     st.cache_data.clear()
+    clear_all()  # dashboard caches (explainers.bounded.memo)
     yield
 
 
