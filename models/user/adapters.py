@@ -88,10 +88,9 @@ class UserTabularAdapter(BaseAdapter):
     def preprocess(self, raw: Any) -> torch.Tensor:
         names = self.info.feature_names
         if isinstance(raw, dict):
-            missing = [n for n in names if n not in raw]
-            if missing:
-                raise InputError(f"missing feature {missing[0]!r}; features: {list(names)}")
-            values = [raw[n] for n in names]
+            from models.tables import row_floats
+
+            values = list(row_floats(raw, names).values())
         elif hasattr(raw, "iloc"):  # a one-row DataFrame
             if len(raw) != 1:
                 raise InputError(f"expected one row, got {len(raw)}")

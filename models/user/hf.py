@@ -119,6 +119,16 @@ class HFTextAdapter(BaseAdapter):
         limit = getattr(module.config, "max_position_embeddings", 512) or 512
         self.max_length = min(sidecar.max_length or limit, limit)
 
+    @property
+    def max_tokens(self) -> int:
+        return self.max_length
+
+    def text_end(self, text: str) -> int:
+        """Characters up to the last token kept under max_length (HasTextLimit)."""
+        from models.text_fit import tokenizer_end
+
+        return tokenizer_end(self.tokenizer, text, self.max_length)
+
     def _encode(self, raw: Any) -> Any:
         if not isinstance(raw, str) or not raw.strip():
             raise InputError(f"text input must be a non-empty string; got {raw!r:.60}")
