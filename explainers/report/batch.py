@@ -49,10 +49,10 @@ def _texts(path: Path) -> list[tuple[str, Any]]:
         column = "text" if "text" in rows[0] else next(iter(rows[0]))
         texts = [r[column] for r in rows]
     else:
-        texts = read_text_file(path).splitlines()
+        texts = re.split(r"\r?\n", read_text_file(path))  # not splitlines: \v, \f... stay
     texts = [t for t in texts if t and t.strip()]
     if not texts:
-        raise InputError(f"{str(path)!r} holds no text")
+        raise InputError(f"{str(path)!r} holds no text: it is empty or only whitespace")
     return [(f"{path.stem}-{i:03d}", t) for i, t in enumerate(texts)]
 
 
