@@ -16,7 +16,7 @@ from dashboard import cache, state
 from models import InputError, ModelAdapter
 from models.errors import USER_ERRORS
 from models.images import MAX_PIXELS, decode_image
-from models.tables import check_columns, row_floats
+from models.tables import check_columns, ignored_notice, row_floats
 from models.text_fit import Fitted, decode_text, fit_text
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
@@ -256,7 +256,9 @@ def csv_rows(model: ModelAdapter, data: bytes, name: str) -> pd.DataFrame:
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise InputError(f"could not read {name!r} as CSV: {' '.join(str(exc).split())}"
                          ) from None
-    check_columns([str(c) for c in df.columns], model.info.feature_names, repr(name))
+    extra = check_columns([str(c) for c in df.columns], model.info.feature_names, repr(name))
+    if extra:
+        st.info(ignored_notice(repr(name), extra))
     if df.empty:
         raise InputError(f"{name!r} has a header but no rows")
     return df

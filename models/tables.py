@@ -65,3 +65,8 @@ def row_floats(row: Mapping[str, Any], features: tuple[str, ...], where: str = "
     if missing:
         raise InputError(f"missing feature(s) {_names(missing)}" + (f" in {where}" if where else ""))
     return {f: cell_float(row[f], f, where) for f in features}
+
+
+def ignored_notice(source: str, extra: list[str]) -> str:
+    """The one notice for columns that are not features (the CLI and the dashboard say it)."""
+    return f"{source}: column(s) {_names(extra)} are not features and were ignored"

@@ -97,13 +97,12 @@ def _feature_rows(path: Path, rows: list[dict[str, str]], features: tuple[str, .
     import warnings
 
     from models.errors import InputNotice
-    from models.tables import check_columns, row_floats
+    from models.tables import check_columns, ignored_notice, row_floats
 
     header = [k for k in rows[0] if k is not None]
     extra = check_columns(header, features, repr(str(path)))
     if extra:
-        warnings.warn(f"{str(path)!r}: column(s) {', '.join(map(repr, extra[:5]))} are not "
-                      "features and were ignored", InputNotice, stacklevel=2)
+        warnings.warn(ignored_notice(repr(str(path)), extra), InputNotice, stacklevel=2)
     out: list[tuple[str, Any]] = []
     for i, r in enumerate(rows):
         try:
