@@ -37,3 +37,8 @@ USER_ERRORS: tuple[type[Exception], ...] = (GlassboxError, ValueError, RuntimeEr
 class InputNotice(UserWarning):
     """Something was done to an input on the way in (cut to the model's context, 16-bit scaled):
     the input still runs; every surface says it (CLI 'notice:' line, dashboard info, warning)."""
+
+
+class ModelRuntimeError(GlassboxError, RuntimeError):
+    """A user's model misbehaved on an input: its forward raised, or returned NaN/inf or the
+    wrong number of classes. One line naming the model; other models and pages are unaffected."""

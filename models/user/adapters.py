@@ -9,10 +9,11 @@ import torch
 from models.base import BaseAdapter, ModelInfo
 from models.builtin.common import to_pil
 from models.errors import InputError
+from models.user.guard import CheckedForward
 from models.user.sidecar import Sidecar
 
 
-class UserImageAdapter(BaseAdapter):
+class UserImageAdapter(CheckedForward, BaseAdapter):
     """An image classifier [1, C, H, W] -> logits, with resizing and normalisation from the sidecar."""
 
     def __init__(self, module: torch.nn.Module, info: ModelInfo, sidecar: Sidecar,
@@ -80,7 +81,7 @@ class UserImageAdapter(BaseAdapter):
         return list(layers)[-1] if layers else ""  # "" = no Conv2d layer (Grad-CAM unavailable)
 
 
-class UserTabularAdapter(BaseAdapter):
+class UserTabularAdapter(CheckedForward, BaseAdapter):
     """A tabular model [1, F] raw feature values -> logits; feature names from the sidecar."""
 
     baseline_kinds = ("zero",)
