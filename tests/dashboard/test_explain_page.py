@@ -105,14 +105,6 @@ def test_text_typing_and_empty_text(stubs):
     assert errors(at) == ["the text is empty: type or paste a sentence"]
 
 
-def test_text_is_escaped_in_highlight(stubs):
-    at = start("stub-text")
-    at.text_area(key=state.TEXT).input("<script>alert(1)</script> good").run()
-    at.button(key=state.RUN).click().run()
-    html = " ".join(m.value for m in at.markdown if "<span" in m.value)
-    assert "<script>" not in html
-
-
 def test_example_sentence_click_sets_text(stubs):
     at = start("stub-text")
     at.button(key="example::1").click().run()
