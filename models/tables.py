@@ -30,7 +30,7 @@ def check_columns(columns: list[str], features: tuple[str, ...], source: str) ->
         near = folded.get(" ".join(f.lower().split())) or next(
             iter(difflib.get_close_matches(f, extra, n=1, cutoff=0.8)), None)
         if near is not None:
-            hints.append(f"{near!r} -> {f!r}")
+            hints.append(f"{f!r} for {near!r}")
     line = (f"{source} lacks {len(missing)} of the model's {len(features)} feature column(s): "
             f"{_names(missing)}")
     if hints:

@@ -184,7 +184,7 @@ TABLES = [
          "lacks 2 of the model's 30 feature column(s): 'mean radius', 'mean texture'"),
     Case("extra-column", TABLE_MODEL, "extra.csv", _table("extra"), "notice", "'patient id'"),
     Case("renamed-columns", TABLE_MODEL, "upper.csv", _table("renamed"), "error",
-         "did you mean 'mean radius' -> 'mean radius'"),
+         "did you mean 'mean radius' for 'mean radius'"),
     Case("reordered-columns", TABLE_MODEL, "reordered.csv", _table("reordered"), "ok"),
     Case("nan-cell", TABLE_MODEL, "nan.csv", _table("nan"), "error", "column 'mean area'"),
     Case("string-cell", TABLE_MODEL, "words.csv", _table("string"), "error",
