@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import streamlit as st
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from dashboard import cache, state
 from models import InputError, ModelAdapter

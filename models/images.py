@@ -125,6 +125,20 @@ def decode_image(src: bytes | str | Path, name: str | None = None) -> Decoded:
     return normalise(_open(src, name), name)
 
 
+def open_exact(path: str | Path) -> Any:
+    """The first frame of an image file as stored (mode kept, e.g. a palette GIF), after the same
+    checks as decode_image (size from the header first, truncated data): for exact records."""
+    name = repr(Path(path).name)
+    img = _open(Path(path).read_bytes(), name)
+    try:
+        img.seek(0)
+        img.load()
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise InputError(f"could not read {name}: the file is truncated or corrupt ({exc})"
+                         ) from exc
+    return img.copy()
+
+
 def warn_notices(decoded: Decoded) -> Any:
     """The image, after each notice went out as an InputNotice warning (the Python API's way)."""
     for line in decoded.notices:

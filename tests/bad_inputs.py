@@ -135,7 +135,7 @@ TEXTS = [
     Case("emoji-rtl", TEXT_MODEL, "mixed.txt",
          lambda: "a great film 😀🎬 فيلم رائع סרט נהדר".encode(), "ok"),
     Case("html-script", TEXT_MODEL, "hostile.txt", lambda: HOSTILE.encode(), "ok"),
-    Case("control-chars", TEXT_MODEL, "ctrl.txt", lambda: "a great\x07 film\x1b[31m\x0b ok".encode(),
+    Case("control-chars", TEXT_MODEL, "ctrl.txt", lambda: b"a great\x07 film\x1b[31m\x0b ok",
          "ok"),
 ]
 

@@ -16,11 +16,11 @@ def _open_image(raw: Any) -> tuple[Any, str]:
     from PIL import Image
 
     if isinstance(raw, (str, Path)):
-        from models.images import decode_image
+        from models.images import open_exact
 
         if not Path(raw).is_file():
             raise InputError(f"no such image file: {str(raw)!r}")
-        return decode_image(raw).image, "pil"
+        return open_exact(raw), "pil"
     if isinstance(raw, Image.Image):
         return raw, "pil"
     arr = np.asarray(raw)

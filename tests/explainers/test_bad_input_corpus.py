@@ -22,7 +22,16 @@ from models.errors import GlassboxError, InputNotice
 from models.images import decode_image
 from models.tables import check_columns, row_floats
 from models.text_fit import decode_text
-from tests.bad_inputs import CORPUS, IMAGES, TABLES, TEXTS, Case, csv_bytes, ids, noise16, table_rows
+from tests.bad_inputs import (
+    CORPUS,
+    IMAGES,
+    TEXTS,
+    Case,
+    csv_bytes,
+    ids,
+    noise16,
+    table_rows,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 OBSERVED = ROOT / "test-artifacts" / "bad-input-observed.jsonl"  # rows of docs/bad-input.md
@@ -51,7 +60,8 @@ def api_raw(case: Case, tmp_path: Path):
     features = load_model(case.model).info.feature_names
     extra = check_columns(list(df.columns), features, repr(case.file))
     if extra:
-        warnings.warn(f"column(s) {extra} are not features and were ignored", InputNotice)
+        warnings.warn(f"column(s) {extra} are not features and were ignored", InputNotice,
+                      stacklevel=2)
     if df.empty:
         raise GlassboxError(f"{case.file!r} has a header but no rows")
     return row_floats(df.iloc[0].to_dict(), features, "row 0")
