@@ -53,8 +53,7 @@ own model page).
 
 Not covered yet: a language model's prompt keeps its own character limit (the prompt's end is
 what matters, so cutting the tail would be wrong); Hugging Face user models are not guarded by
-`models.user.guard` (their head fixes the number of classes, but a NaN would pass); random bytes
-given as a `.pt` file are described as "a pickled Python object" by the loader's safety check.
+`models.user.guard` (their head fixes the number of classes, but a NaN would pass).
 """
 
 

@@ -180,7 +180,7 @@ def _model_files(tmp_path: Path) -> dict[str, Path]:
     files = {"garbage": tmp_path / "garbage.pt", "pickle": tmp_path / "full.pt",
              "truncated safetensors": tmp_path / "cut.safetensors",
              "wrong architecture": tmp_path / "other.safetensors"}
-    files["garbage"].write_bytes(os.urandom(512))
+    files["garbage"].write_bytes(np.random.default_rng(0).bytes(512))
     torch.save(tiny_cnn(), files["pickle"])
     save_file(tiny_cnn().state_dict(), files["wrong architecture"])
     buf = files["wrong architecture"].read_bytes()
@@ -190,7 +190,7 @@ def _model_files(tmp_path: Path) -> dict[str, Path]:
     return files
 
 
-MODEL_FILES = {"garbage": "garbage.pt", "pickle": "pickle", "truncated safetensors": "cut.safetensors",
+MODEL_FILES = {"garbage": "garbage.pt is not a model file", "pickle": "pickle", "truncated safetensors": "cut.safetensors",
                "wrong architecture": "other.safetensors"}
 
 
