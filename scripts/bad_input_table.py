@@ -52,8 +52,9 @@ refused by the loader in one line (rows `model file: ...`; the dashboard row is 
 own model page).
 
 Not covered yet: a language model's prompt keeps its own character limit (the prompt's end is
-what matters, so cutting the tail would be wrong); Hugging Face user models are not guarded by
-`models.user.guard` (their head fixes the number of classes, but a NaN would pass).
+what matters, so cutting the tail would be wrong); the built-in models are not guarded by
+`models.user.guard` (their outputs are tested), only users' models (TorchScript, torch.export,
+state dicts and Hugging Face folders).
 """
 
 

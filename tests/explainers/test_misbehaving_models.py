@@ -40,3 +40,17 @@ def test_command_line_exits_2_with_one_line(how, tmp_path, capsys):
     (line,) = said(err)
     assert code == 2 and SAYS[how] in line and "TorchScript" not in err, err
     observe(f"model: forward {how}", "CLI", "error (exit 2)", line)
+
+
+def test_a_hugging_face_model_gone_nan_is_one_line_too(tmp_path):
+    import torch
+
+    from tests.models.user_fixtures import save_bert
+
+    model = load_model(save_bert(tmp_path / "bert"))
+    assert np.isfinite(model.predict("a great movie")).all()
+    with torch.no_grad():
+        model.module.classifier.weight.fill_(float("nan"))  # a broken checkpoint, say
+    with pytest.raises(ModelRuntimeError, match="returned NaN logits for this input") as exc:
+        explain(model, "a great movie", "saliency")
+    assert "\n" not in str(exc.value)
