@@ -10,14 +10,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import streamlit as st
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from dashboard import cache, state
 from models import InputError, ModelAdapter
+from models.errors import USER_ERRORS
+from models.images import MAX_PIXELS, decode_image
+from models.tables import check_columns, ignored_notice, row_floats
+from models.text_fit import Fitted, decode_text, fit_text
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
-MAX_IMAGE_PIXELS = 40_000_000
-MAX_TEXT_CHARS = 5_000
+MAX_IMAGE_PIXELS = MAX_PIXELS
+MAX_TEXT_CHARS = 2_000_000  # the box's own cap; what the model reads is fit_text's rule
 # Streamlit's own cap (.streamlit/config.toml) is sized for model archives; inputs get a smaller one
 MAX_INPUT_MB = float(os.environ.get("GLASSBOX_MAX_INPUT_MB", 20))
 
@@ -47,26 +51,19 @@ class UserInput:
 
 
 def read_image(data: bytes, name: str) -> Image.Image:
-    """Decode uploaded bytes (first frame of an animation) into RGB; InputError if unreadable."""
+    """Decode uploaded bytes (models.images: size checked before decoding, 16-bit scaled, first
+    frame, EXIF upright) into RGB; InputError (one line) if unreadable. Notices are shown."""
     check_size(data, name)
-    try:
-        img = Image.open(io.BytesIO(data))
-        if img.width * img.height > MAX_IMAGE_PIXELS:
-            raise InputError(f"image {name!r} is {img.width}x{img.height}; the limit is 40 MP")
-        img.seek(0)
-        return img.convert("RGB")
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise InputError(f"could not read {name!r} as an image ({', '.join(IMAGE_TYPES)})"
-                         ) from exc
+    decoded = decode_image(data, name)
+    for line in decoded.notices:
+        st.warning(line)
+    return decoded.image.convert("RGB")
 
 
 def read_text(data: bytes, name: str) -> str:
-    """Decode an uploaded .txt as UTF-8; InputError if it is not text."""
+    """Decode an uploaded .txt as UTF-8; InputError (naming the bad byte) if it is not."""
     check_size(data, name)
-    try:
-        return data.decode("utf-8-sig")[:MAX_TEXT_CHARS]
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{name!r} is not UTF-8 text") from exc
+    return decode_text(data, repr(name))
 
 
 def canvas_to_digit(rgba: np.ndarray | None) -> np.ndarray | None:
@@ -205,12 +202,31 @@ def text_input(model: ModelAdapter, default: str | None = None, key: str = state
     up = st.file_uploader("...or upload a .txt file", type=["txt"], key=state.TEXT_UPLOAD,
                           max_upload_size=upload_mb())
     if up is not None and state.get(state.TEXT_APPLIED) != up.file_id:
-        state.put(state.TEXT_APPLIED, up.file_id)
-        _set_text(read_text(up.getvalue(), up.name), key)
+        try:  # a bad file errors here, in place; the box keeps what it held
+            apply_upload(model, read_text(up.getvalue(), up.name), key)
+            state.put(state.TEXT_APPLIED, up.file_id)
+        except InputError as exc:
+            st.error(str(exc))
     text = st.text_area("Text", key=key, height=100, max_chars=MAX_TEXT_CHARS)
     if not text.strip():
         raise InputError("the text is empty: type or paste a sentence")
-    return UserInput(text, state.digest(text), text[:40] + ("..." if len(text) > 40 else ""))
+    fit = fit_text(model, text) if model.info.modality != "generation" else Fitted(text)
+    # ^ the same rule as the CLI and explain(): cut to the context, saying what was cut
+    notice = fit.notice or (state.get(state.TEXT_NOTICE) or {}).get(state.digest(text))
+    if notice:
+        st.info(notice)
+    return UserInput(fit.text, state.digest(fit.text),
+                     fit.text[:40] + ("..." if len(fit.text) > 40 else ""))
+
+
+def apply_upload(model: ModelAdapter, text: str, key: str) -> None:
+    """Put an uploaded text into the box, cut to what the model reads (the cut is remembered)."""
+    fit = fit_text(model, text)
+    if fit.notice:
+        notices = dict(state.get(state.TEXT_NOTICE) or {})
+        notices[state.digest(fit.text)] = fit.notice
+        state.put(state.TEXT_NOTICE, notices)
+    _set_text(fit.text, key)
 
 
 # ---------------------------------------------------------------- tabular
@@ -227,10 +243,7 @@ def edited_row(model: ModelAdapter, base: dict[str, float], key: str) -> dict[st
     """A one-row table editor; returns the edited row, InputError on an empty cell."""
     df = st.data_editor(pd.DataFrame([base]), key=key, num_rows="fixed", hide_index=True)
     row = df.iloc[0].to_dict()
-    empty = [n for n, v in row.items() if v is None or pd.isna(v)]
-    if empty:
-        raise InputError(f"feature {empty[0]!r} is empty: enter a number")
-    return {n: float(row[n]) for n in model.info.feature_names}
+    return row_floats({str(n): v for n, v in row.items()}, model.info.feature_names)
 
 
 def csv_rows(model: ModelAdapter, data: bytes, name: str) -> pd.DataFrame:
@@ -238,14 +251,16 @@ def csv_rows(model: ModelAdapter, data: bytes, name: str) -> pd.DataFrame:
     check_size(data, name)
     try:
         df = pd.read_csv(io.BytesIO(data))
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{name!r} is empty: no header, no rows") from None
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise InputError(f"could not read {name!r} as CSV: {exc}") from exc
-    missing = [n for n in model.info.feature_names if n not in df.columns]
-    if missing:
-        raise InputError(f"{name!r} lacks column(s) {missing[:3]}; expected: "
-                         f"{list(model.info.feature_names)[:5]}... ({len(missing)} missing)")
+        raise InputError(f"could not read {name!r} as CSV: {' '.join(str(exc).split())}"
+                         ) from None
+    extra = check_columns([str(c) for c in df.columns], model.info.feature_names, repr(name))
+    if extra:
+        st.info(ignored_notice(repr(name), extra))
     if df.empty:
-        raise InputError(f"{name!r} has no rows")
+        raise InputError(f"{name!r} has a header but no rows")
     return df
 
 
@@ -269,7 +284,8 @@ def table_input(model: ModelAdapter) -> UserInput | None:
             return None
         df = csv_rows(model, up.getvalue(), up.name)
         i = int(st.number_input("Row", 0, len(df) - 1, key=state.CSV_ROW))
-        base = {n: float(df.iloc[i][n]) for n in model.info.feature_names}
+        base = row_floats({str(k): v for k, v in df.iloc[i].to_dict().items()},
+                          model.info.feature_names, f"row {i}")
         tag, label, y = f"csv:{state.digest(up.getvalue())}:{i}", f"{up.name} row {i}", None
     else:
         samples = cache.get_samples(cache.key(model), 200)
@@ -289,21 +305,33 @@ def table_input(model: ModelAdapter) -> UserInput | None:
 # ---------------------------------------------------------------- dispatch
 def input_section(model: ModelAdapter) -> UserInput | None:
     """The input widgets fitting the model; the chosen input is also kept for other pages."""
-    modality = model.info.modality
-    if modality == "image":
-        chosen = image_input(model)
-    elif modality == "text":
-        chosen = text_input(model)
-    elif modality == "tabular":
-        chosen = table_input(model)
-    elif modality == "generation":  # a language model's prompt (the same box as its Explain view)
-        chosen = text_input(model, "the film is", key=state.GEN_PROMPT)
-    else:
-        chosen = fusion_input(model)
+    try:
+        chosen = _modality_input(model)
+    except USER_ERRORS as exc:  # one line in place; the last good input (and its results) stay
+        st.error(str(exc))
+        chosen = state.per_model(state.LAST_GOOD, cache.key(model))
+        if chosen is None:
+            return None
+        st.caption(f"Still showing the last good input: {chosen.label}")
+        return chosen
     if chosen is not None:
         state.put(state.CURRENT, {"model": cache.key(model), "key": chosen.key,
                                   "label": chosen.label})
+        state.put_per_model(state.LAST_GOOD, cache.key(model), chosen)
     return chosen
+
+
+def _modality_input(model: ModelAdapter) -> UserInput | None:
+    modality = model.info.modality
+    if modality == "image":
+        return image_input(model)
+    if modality == "text":
+        return text_input(model)
+    if modality == "tabular":
+        return table_input(model)
+    if modality == "generation":  # a language model's prompt (the same box as its Explain view)
+        return text_input(model, "the film is", key=state.GEN_PROMPT)
+    return fusion_input(model)
 
 
 def fusion_input(model: ModelAdapter) -> UserInput | None:

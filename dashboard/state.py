@@ -43,6 +43,8 @@ CURRENT = "current_input"  # dict: {"model", "key", "label"}: the last input, sh
 LAST_UPLOAD = "last_upload"  # dict model -> (file name, bytes): survives page switches
 REPORT = "report_files"  # dict: {"key": ..., "html"|"pdf"|"json": bytes} built on request
 LAST_DRAWING = "last_drawing"  # dict model -> uint8 array drawn on the canvas
+LAST_GOOD = "last_good_input"  # dict model -> UserInput: shown (with the error) after a bad one
+TEXT_NOTICE = "text_notice"  # dict digest of a text box's text -> what was cut from its upload
 
 # ---------------------------------------------------------------- Compare page
 COMPARE_METHODS = "compare_methods"

@@ -44,9 +44,10 @@ def explained(model: ModelAdapter, inp: UserInput, target: int | None, seed: int
 
 
 def widget_params(model: ModelAdapter, name: str) -> dict[str, Any]:
-    """A method's parameters as last set on the Explain page (defaults where never set)."""
+    """A method's parameters as last set on the Explain page (defaults where never set): only
+    those the method declares for this model (params_for), e.g. no merge_words for fusion."""
     out = {}
-    for p in get_method(name).params:
+    for p in get_method(name).params_for(model):
         default = p.default if p.kind != "str" else str(p.default)
         out[p.name] = state.get(state.widget_key("param", name, p.name), default)
     return out

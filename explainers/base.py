@@ -11,6 +11,7 @@ import numpy as np
 
 from models.base import ModelAdapter
 from models.errors import InputError, UnknownNameError, UnsupportedError
+from models.text_fit import fitted_raw
 
 # progress(done, total) -> None; raise models.errors.CancelledError (or return False) to stop
 Progress = Callable[[int, int], Any]
@@ -225,6 +226,7 @@ def explain(
         offered = ", ".join(list_methods(model))
         raise UnsupportedError(f"{explainer.why_not(model)}; methods for {model.info.name}: "
                                f"{offered}")
+    raw = fitted_raw(model, raw)  # a long text: what the model reads, with an InputNotice
     with model.lock, model_guard(model):
         idx = resolve_target(model, raw, target)
         start = time.perf_counter()
@@ -244,6 +246,7 @@ def explain_batch(model: ModelAdapter, raws: list[Any], method: str,
     targets = list(targets) if targets is not None else [None] * len(raws)
     if len(targets) != len(raws):
         raise InputError(f"{len(targets)} targets for {len(raws)} inputs")
+    raws = [fitted_raw(model, r) for r in raws]
     with model.lock, model_guard(model):
         idx = [resolve_target(model, r, t) for r, t in zip(raws, targets, strict=True)]
         start = time.perf_counter()

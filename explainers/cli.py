@@ -4,6 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import NoReturn
 
 from explainers.cli_args import (  # noqa: F401  (re-exported: sub-commands import them here)
@@ -13,7 +16,7 @@ from explainers.cli_args import (  # noqa: F401  (re-exported: sub-commands impo
     out_path,
     parse_params,
 )
-from models.errors import GlassboxError
+from models.errors import GlassboxError, InputNotice
 
 REPORT_HELP = (
     "Explain one input (or many) with several methods and write a report whose format is the "
@@ -80,6 +83,33 @@ def main(argv: list[str] | None = None, prog: str = "python -m explainers") -> i
 
         return compress_main(argv[1:])
     args = build_parser(prog).parse_args(argv)
+    with notices_to_stderr():
+        return _run(args)
+
+
+@contextmanager
+def notices_to_stderr() -> Iterator[None]:
+    """Each distinct InputNotice (text cut to the context, 16-bit image scaled...) printed once
+    as one 'notice: ...' line on stderr; other warnings as before."""
+    seen: set[str] = set()
+    before = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if not issubclass(category, InputNotice):
+            return before(message, category, filename, lineno, file, line)
+        text = " ".join(str(message).split())
+        if text not in seen:
+            seen.add(text)
+            print(f"notice: {text}", file=sys.stderr)
+        return None
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", InputNotice)
+        warnings.showwarning = show
+        yield
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "dataset":
             from explainers.dataset.cli import command

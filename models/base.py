@@ -159,6 +159,16 @@ class HasFusion(Protocol):
 
 
 @runtime_checkable
+class HasTextLimit(Protocol):
+    """Text models with a context: how many tokens they read and where that ends in a text."""
+
+    max_tokens: int
+
+    def text_end(self, text: str) -> int:
+        """How many leading characters of `text` the model reads (len(text) when all of it)."""
+
+
+@runtime_checkable
 class IsCompressed(Protocol):
     """A pruned, quantized or distilled copy of another model (the compression lab's output)."""
 

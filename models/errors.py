@@ -32,3 +32,13 @@ class CancelledError(GlassboxError, RuntimeError):
 # What a user's input or settings can raise from a model or a method: the dashboard shows the
 # message on one line (never a traceback); anything else is a bug and propagates.
 USER_ERRORS: tuple[type[Exception], ...] = (GlassboxError, ValueError, RuntimeError)
+
+
+class InputNotice(UserWarning):
+    """Something was done to an input on the way in (cut to the model's context, 16-bit scaled):
+    the input still runs; every surface says it (CLI 'notice:' line, dashboard info, warning)."""
+
+
+class ModelRuntimeError(GlassboxError, RuntimeError):
+    """A user's model misbehaved on an input: its forward raised, or returned NaN/inf or the
+    wrong number of classes. One line naming the model; other models and pages are unaffected."""

@@ -223,14 +223,12 @@ def list_inputs(data: str | Path, model: ModelAdapter, seed: int = 0) -> Listing
 def open_item(ref: Any) -> Any:
     """The raw input an item refers to (a zip member is read into a PIL image)."""
     if isinstance(ref, tuple) and len(ref) == 3 and ref[0] == "zip":
-        from PIL import Image, UnidentifiedImageError
+        from models.images import decode_image  # size checked first: a bomb is one line
 
         try:
             with zipfile.ZipFile(ref[1]) as zf:
                 data = zf.read(ref[2])
-            with Image.open(io.BytesIO(data)) as im:
-                im.load()
-                return im.copy()
-        except (UnidentifiedImageError, OSError, KeyError, zipfile.BadZipFile) as exc:
-            raise InputError(f"cannot read {ref[2]!r} in {ref[1]!r} as an image: {exc}") from exc
+        except (OSError, KeyError, zipfile.BadZipFile) as exc:
+            raise InputError(f"cannot read {ref[2]!r} in {ref[1]!r}: {exc}") from exc
+        return decode_image(data, ref[2]).image
     return ref

@@ -22,16 +22,22 @@ def safe_name(name: str, fallback: str = "input") -> str:
 
 def read_text_file(path: Path, limit: int = MAX_TEXT_FILE) -> str:
     """A UTF-8 text file (BOM allowed) of at most `limit` bytes; else one-line InputError."""
+    from models.text_fit import decode_text
+
     if path.stat().st_size > limit:
         raise InputError(f"{str(path)!r} is larger than {limit // 2**20} MiB")
     try:
-        return path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {str(path)!r} as UTF-8 text: {exc}") from exc
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
+    return decode_text(data, repr(str(path)))
 
 
 def _csv_rows(path: Path) -> list[dict[str, str]]:
-    rows = list(csv.DictReader(read_text_file(path).splitlines()))
+    text = read_text_file(path)
+    if not text.strip():
+        raise InputError(f"{str(path)!r} is empty: no header, no rows")
+    rows = list(csv.DictReader(text.splitlines()))
     if not rows:
         raise InputError(f"{str(path)!r} has a header but no rows")
     return rows
@@ -43,10 +49,10 @@ def _texts(path: Path) -> list[tuple[str, Any]]:
         column = "text" if "text" in rows[0] else next(iter(rows[0]))
         texts = [r[column] for r in rows]
     else:
-        texts = read_text_file(path).splitlines()
+        texts = re.split(r"\r?\n", read_text_file(path))  # not splitlines: \v, \f... stay
     texts = [t for t in texts if t and t.strip()]
     if not texts:
-        raise InputError(f"{str(path)!r} holds no text")
+        raise InputError(f"{str(path)!r} holds no text: it is empty or only whitespace")
     return [(f"{path.stem}-{i:03d}", t) for i, t in enumerate(texts)]
 
 
@@ -72,13 +78,38 @@ def _json_inputs(value: str, source: str) -> list[Any]:
     return items
 
 
-def _rows(path: Path | None, arg: str) -> list[tuple[str, Any]]:
+def _rows(path: Path | None, arg: str, features: tuple[str, ...] = ()) -> list[tuple[str, Any]]:
     if path is not None and path.suffix.lower() == ".csv":
+        rows = _csv_rows(path)
+        if features:  # one rule with the dashboard: named columns, extra ones ignored (notice)
+            return _feature_rows(path, rows, features)
         return [(f"{path.stem}-{i:03d}", {k: _num(v) for k, v in r.items()})
-                for i, r in enumerate(_csv_rows(path))]
+                for i, r in enumerate(rows)]
     items = _json_inputs(read_text_file(path) if path else arg, repr(str(path)) if path else "--input")
     stem = path.stem if path else "row"
     return [(f"{stem}-{i:03d}", {k: _num(v) for k, v in x.items()}) for i, x in enumerate(items)]
+
+
+def _feature_rows(path: Path, rows: list[dict[str, str]], features: tuple[str, ...]
+                  ) -> list[tuple[str, Any]]:
+    """Each row's feature cells as floats; a bad cell fails that row alone (named by column
+    and row), so a batch reports it and goes on."""
+    import warnings
+
+    from models.errors import InputNotice
+    from models.tables import check_columns, ignored_notice, row_floats
+
+    header = [k for k in rows[0] if k is not None]
+    extra = check_columns(header, features, repr(str(path)))
+    if extra:
+        warnings.warn(ignored_notice(repr(str(path)), extra), InputNotice, stacklevel=2)
+    out: list[tuple[str, Any]] = []
+    for i, r in enumerate(rows):
+        try:
+            out.append((f"{path.stem}-{i:03d}", row_floats(r, features, f"row {i}")))
+        except InputError as exc:
+            out.append((f"{path.stem}-{i:03d}", exc))
+    return out
 
 
 def _num(v: Any) -> Any:
@@ -96,7 +127,8 @@ def _pairs(path: Path | None, arg: str) -> list[tuple[str, Any]]:
     return [(f"pair-{i:03d}", x) for i, x in enumerate(items)]
 
 
-def read_inputs(arg: str, modality: str) -> tuple[list[tuple[str, Any]], bool]:
+def read_inputs(arg: str, modality: str, features: tuple[str, ...] = ()
+                ) -> tuple[list[tuple[str, Any]], bool]:
     """[(name, raw)] for --input, and whether it named a folder."""
     path = Path(arg)
     try:
@@ -116,15 +148,19 @@ def read_inputs(arg: str, modality: str) -> tuple[list[tuple[str, Any]], bool]:
             raise InputError("the input text is empty")
         return [("text", arg)], False
     if modality == "tabular":
-        return _rows(path if exists else None, arg), False
+        return _rows(path if exists else None, arg, features), False
     return _pairs(path if exists else None, arg), False
 
 
-def index_html(rows: list[tuple[str, str, str, float]], title: str) -> str:
-    """An offline index page: (input name, report file, predicted label, probability) rows."""
+def index_html(rows: list[tuple[str, str, str, float]], title: str,
+               failed: list[tuple[str, str]] = ()) -> str:
+    """An offline index page: (input name, report file, predicted label, probability) rows, and
+    one row per input that failed, with its reason."""
     body = "".join(
         f'<tr><td><a href="{esc(href)}">{esc(name)}</a></td><td>{esc(label)}</td>'
         f"<td>{p:.1%}</td></tr>" for name, href, label, p in rows)
+    body += "".join(f'<tr class="failed"><td>{esc(name)}</td><td colspan="2">failed: '
+                    f"{esc(why)}</td></tr>" for name, why in failed)
     return (f'<!doctype html><html><head><meta charset="utf-8"><title>{esc(title)}</title>'
             "<style>body{font-family:sans-serif;margin:24px}td,th{padding:2px 12px;"
             "text-align:left}</style></head><body>"

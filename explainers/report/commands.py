@@ -45,26 +45,42 @@ def report(args: argparse.Namespace) -> int:
     model = load_model(args.model, device=args.device)
     methods = _methods(args.methods, model)
     params = parse_params(args.param, methods, model)
-    items, is_dir = read_inputs(args.input, model.info.modality)
+    items, is_dir = read_inputs(args.input, model.info.modality, model.info.feature_names)
     if args.target is not None:
         resolve_target(model, None, args.target)  # a bad --target fails before any work
     batch = is_dir or len(items) > 1
     folder = out.parent / safe_name(out.stem, "report") if batch else out.parent
     rows, failed = _write_all(model, items, methods, params, args, folder if batch else None)
     if batch:
+        folder.mkdir(parents=True, exist_ok=True)  # also when every input failed
         index = folder / "index.html"
-        index.write_text(index_html(rows, f"Glassbox reports: {model.info.name}"), encoding="utf-8")
+        index.write_text(index_html(rows, f"Glassbox reports: {model.info.name}", failed),
+                         encoding="utf-8")
         print(f"wrote {len(rows)} reports and {index}")
     else:
         print(f"wrote {out}")
-    for line in failed:
-        print(f"error: {' '.join(line.split())}", file=sys.stderr)
+    for name, why in failed:
+        print(f"error: {name}: {' '.join(why.split())}", file=sys.stderr)
     return EXIT_USAGE if failed else EXIT_OK
+
+
+def _prepare(model: Any, raw: Any) -> Any:
+    """An input as every surface takes it: an image file decoded (size limit, 16-bit scaled),
+    an exception from reading it raised, a long text cut to the model's context (a notice)."""
+    from models.images import decode_image, warn_notices
+    from models.text_fit import fitted_raw
+
+    if isinstance(raw, Exception):
+        raise raw
+    if isinstance(raw, Path):
+        return warn_notices(decode_image(raw))
+    return fitted_raw(model, raw)
 
 
 def _write_all(model: Any, items: list[tuple[str, Any]], methods: list[str],
                params: dict[str, dict[str, Any]], args: argparse.Namespace,
-               folder: Path | None) -> tuple[list[tuple[str, str, str, float]], list[str]]:
+               folder: Path | None
+               ) -> tuple[list[tuple[str, str, str, float]], list[tuple[str, str]]]:
     """One report per input: to --out for one input, into `folder` for a batch.
 
     In a batch a bad input is reported and skipped; alone it raises.
@@ -80,13 +96,14 @@ def _write_all(model: Any, items: list[tuple[str, Any]], methods: list[str],
             bar.set_description(name[:30])
             target = folder / f"{i:03d}-{safe_name(name)}{suffix}" if batch else Path(args.out)
             try:
+                raw = _prepare(model, raw)
                 attributions = _explain_all(model, raw, methods, params, args.target, args.seed, bar)
                 rep = build_report(model, raw, attributions, seed=args.seed)
                 save(rep, target)
             except (GlassboxError, ValueError) as exc:
                 if not batch:
                     raise
-                failed.append(f"{name}: {exc}")
+                failed.append((name, str(exc)))
                 continue
             rows.append((name, target.name, rep.predicted_label,
                          float(rep.probabilities[rep.predicted])))

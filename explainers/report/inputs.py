@@ -16,12 +16,11 @@ def _open_image(raw: Any) -> tuple[Any, str]:
     from PIL import Image
 
     if isinstance(raw, (str, Path)):
-        try:
-            with Image.open(raw) as im:
-                im.seek(0)
-                return im.copy(), "pil"
-        except (OSError, ValueError) as exc:
-            raise InputError(f"cannot read image {str(raw)!r}: {exc}") from exc
+        from models.images import open_exact
+
+        if not Path(raw).is_file():
+            raise InputError(f"no such image file: {str(raw)!r}")
+        return open_exact(raw), "pil"
     if isinstance(raw, Image.Image):
         return raw, "pil"
     arr = np.asarray(raw)

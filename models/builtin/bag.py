@@ -51,6 +51,7 @@ class BagAdapter(BaseAdapter):
 
     pad_token_id = 0
     mask_token_id = None
+    max_tokens = MAX_TOKENS
 
     def __init__(self, module: BagOfEmbeddings, vocab: list[str], info: ModelInfo,
                  device: str | None = None):
@@ -70,6 +71,13 @@ class BagAdapter(BaseAdapter):
     def preprocess(self, raw: Any) -> torch.Tensor:
         ids = [self.index.get(w, 1) for w in self._words(raw)]
         return torch.tensor([ids], dtype=torch.long, device=self.device)
+
+    def text_end(self, text: str) -> int:
+        """Characters up to the end of the MAX_TOKENS-th word (HasTextLimit)."""
+        for i, match in enumerate(TOKEN_RE.finditer(text.lower())):
+            if i == MAX_TOKENS - 1:
+                return match.end()
+        return len(text)
 
     def tokens(self, raw: Any) -> tuple[str, ...]:
         """The words the model sees; out-of-vocabulary words are shown as themselves."""

@@ -66,21 +66,22 @@ def check_kind(kind: str, kinds: tuple[str, ...]) -> None:
 
 
 def to_pil(raw: Any) -> Any:
-    """A PIL image from a PIL image, a numpy array (HxW / HxWxC, uint8 or float 0..1) or a path."""
-    from PIL import Image, UnidentifiedImageError
+    """A PIL image (mode L or RGB) from a PIL image, a numpy array (HxW / HxWxC, uint8 or float
+    0..1) or a path; files go through models.images (size limit first, 16-bit scaled, EXIF
+    upright), and each lossy step is warned as an InputNotice."""
+    from PIL import Image
+
+    from models.images import decode_image, normalise, warn_notices
 
     if isinstance(raw, Image.Image):
-        return raw
+        if raw.mode in ("L", "RGB") and getattr(raw, "n_frames", 1) == 1:
+            return raw
+        return warn_notices(normalise(raw))
     if isinstance(raw, str | Path):
         path = Path(raw)
         if not path.is_file():
             raise InputError(f"image file {str(raw)!r} does not exist")
-        try:
-            with Image.open(path) as img:
-                img.load()
-                return img.copy()
-        except (UnidentifiedImageError, OSError) as exc:
-            raise InputError(f"cannot read {str(raw)!r} as an image: {exc}") from exc
+        return warn_notices(decode_image(path))
     if isinstance(raw, np.ndarray):
         return Image.fromarray(_to_uint8(raw))
     raise InputError(
@@ -104,6 +105,14 @@ def _to_uint8(arr: np.ndarray) -> np.ndarray:
             raise InputError("image array contains NaN or infinite values")
         scale = 255.0 if arr.max() <= 1.0 else 1.0
         return np.clip(arr * scale, 0, 255).round().astype(np.uint8)
+    if arr.dtype == np.uint16:  # scaled like a 16-bit PNG, not clipped to white
+        import warnings
+
+        from models.errors import InputNotice
+
+        warnings.warn("16-bit image array scaled to 8 bits (65,536 levels -> 256)", InputNotice,
+                      stacklevel=3)
+        return np.round(arr.astype(np.float64) * (255.0 / 65535.0)).astype(np.uint8)
     if np.issubdtype(arr.dtype, np.integer) or arr.dtype == bool:
         return np.clip(arr, 0, 255).astype(np.uint8)
     raise InputError(f"image array has dtype {arr.dtype}; expected an integer or float array")

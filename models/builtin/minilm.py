@@ -83,6 +83,14 @@ class MiniLMAdapter(BaseAdapter):
         self.pad_token_id = int(tokenizer.pad_token_id)
         self.mask_token_id = int(tokenizer.mask_token_id)
 
+    max_tokens = MAX_TOKENS
+
+    def text_end(self, text: str) -> int:
+        """Characters up to the last of the MAX_TOKENS WordPiece tokens kept (HasTextLimit)."""
+        from models.text_fit import tokenizer_end
+
+        return tokenizer_end(self.tokenizer, text, MAX_TOKENS)
+
     def _encode(self, raw: Any) -> Any:
         text = text_common.check_text(raw)
         return self.tokenizer(text, truncation=True, max_length=MAX_TOKENS)

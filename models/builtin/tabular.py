@@ -111,10 +111,9 @@ def _row_from_dict(raw: dict, names: tuple[str, ...]) -> np.ndarray:
         raise InputError(
             f"unknown feature name(s) {unknown}; the features are: {', '.join(names)}"
         )
-    missing = [k for k in names if k not in raw]
-    if missing:
-        raise InputError(f"missing feature value(s) for {missing}")
-    return _as_float(np.array([raw[k] for k in names], dtype=object), "feature values")
+    from models.tables import row_floats
+
+    return np.array(list(row_floats(raw, names).values()), dtype=np.float32)
 
 
 def _info(sha: str = "") -> ModelInfo:

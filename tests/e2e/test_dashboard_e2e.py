@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-from tests.e2e.helpers import doc_screenshot, photo_png, wait_for_app_idle
+from tests.e2e.helpers import doc_screenshot, photo_png, playwright_api, wait_for_app_idle
 
 pytestmark = pytest.mark.e2e
-expect = pytest.importorskip("playwright.sync_api").expect
-PlaywrightTimeout = pytest.importorskip("playwright.sync_api").TimeoutError
+expect = playwright_api().expect
+PlaywrightTimeout = playwright_api().TimeoutError
 
 LONG = 180_000  # an explanation on 2 shared CPU cores can take a while
 OVERLAY = '[data-testid="stPlotlyChart"] g.heatmaplayer'

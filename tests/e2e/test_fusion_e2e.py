@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.helpers import playwright_api
 from tests.e2e.test_dashboard_e2e import LONG, OVERLAY, click_explain, need_model, save
 
 pytestmark = pytest.mark.e2e
-expect = pytest.importorskip("playwright.sync_api").expect
+expect = playwright_api().expect
 
 PHRASE = "definitely the number 3"
 

@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from tests.e2e.helpers import wait_for_app_idle
+from tests.e2e.helpers import playwright_api, wait_for_app_idle
 
 pytestmark = pytest.mark.e2e
-expect = pytest.importorskip("playwright.sync_api").expect
+expect = playwright_api().expect
 
 LONG = 180_000
 PROMPT = "the acting is"

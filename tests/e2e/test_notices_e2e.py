@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.helpers import wait_for_app_idle
+from tests.e2e.helpers import playwright_api, wait_for_app_idle
 from tests.e2e.test_dashboard_e2e import (
     LONG,
     OVERLAY,
@@ -14,8 +14,8 @@ from tests.e2e.test_dashboard_e2e import (
 )
 
 pytestmark = pytest.mark.e2e
-expect = pytest.importorskip("playwright.sync_api").expect
-PlaywrightTimeout = pytest.importorskip("playwright.sync_api").TimeoutError
+expect = playwright_api().expect
+PlaywrightTimeout = playwright_api().TimeoutError
 
 
 def choose(page, box, option: str) -> None:

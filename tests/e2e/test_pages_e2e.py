@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.helpers import playwright_api
 from tests.e2e.test_dashboard_e2e import LONG, need_model, save
 
 pytestmark = pytest.mark.e2e
-expect = pytest.importorskip("playwright.sync_api").expect
+expect = playwright_api().expect
 
 
 def test_compression_prunes_and_draws_accuracy_and_drift(page, artifacts_dir):

@@ -5,11 +5,11 @@ import time
 
 import pytest
 
-from tests.e2e.helpers import wait_for_app_idle
+from tests.e2e.helpers import playwright_api, wait_for_app_idle
 from tests.e2e.test_dashboard_e2e import LONG, need_model, record, save
 
 pytestmark = pytest.mark.e2e
-expect = pytest.importorskip("playwright.sync_api").expect
+expect = playwright_api().expect
 
 
 def test_trust_page_scores_and_draws_the_curves(page, artifacts_dir):

@@ -113,5 +113,5 @@ def test_bad_inputs_raise_input_error(raw, message):
 def test_unreadable_file(tmp_path):
     bad = tmp_path / "not-an-image.png"
     bad.write_text("hello")
-    with pytest.raises(InputError, match="cannot read"):
+    with pytest.raises(InputError, match="could not read .not-an-image.png. as an image"):
         model().preprocess(bad)
