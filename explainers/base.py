@@ -213,18 +213,41 @@ def resolve_target(model: ModelAdapter, raw: Any, target: int | str | None) -> A
 
 
 def explain(
-    model: ModelAdapter, raw: Any, method: str, target: int | str | None = None, **params: Any
+    model: ModelAdapter, raw: Any, method: str, target: int | str | None = None, *,
+    control: Any = None, **params: Any
 ) -> Attribution:
-    """Explain one raw input with one method; target None = the predicted class."""
+    """Explain one raw input with one method; target None = the predicted class.
+
+    `control` (explainers.control.Control): a cancel token and a time limit checked between
+    Captum batches and while waiting for the model's lock; a stopped call raises
+    CancelledError / TimeLimitError and returns nothing."""
     explainer = get_method(method)
     if not explainer.supports(model):
         offered = ", ".join(list_methods(model))
         raise UnsupportedError(f"{explainer.why_not(model)}; methods for {model.info.name}: "
                                f"{offered}")
+    if control is not None:
+        return _controlled(model, raw, method, target, control, params)
     with model.lock, model_guard(model):
         idx = resolve_target(model, raw, target)
         start = time.perf_counter()
         result = explainer.explain(model, raw, idx, **params)
+        seconds = time.perf_counter() - start
+    return _with(result, seconds=seconds, model_name=model.info.name, modality=model.info.modality)
+
+
+def _controlled(model: ModelAdapter, raw: Any, method: str, target: Any, control: Any,
+                params: dict[str, Any]) -> Attribution:
+    """explain() under a Control: checked before, between batches (progress) and after."""
+    from explainers.control import active
+
+    control.check()
+    params = {**params, "progress": control.guard(params.get("progress"))}
+    with control.holding(model.lock, model.info.name), active(control), model_guard(model):
+        control.check()
+        idx = resolve_target(model, raw, target)
+        start = time.perf_counter()
+        result = get_method(method).explain(model, raw, idx, **params)
         seconds = time.perf_counter() - start
     return _with(result, seconds=seconds, model_name=model.info.name, modality=model.info.modality)
 
