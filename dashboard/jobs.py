@@ -107,6 +107,25 @@ class Job:
     def check(self) -> None:
         self.control.check()
 
+    def bar_proxy(self) -> GuardedBar:
+        """A stand-in for st.progress that checks the control on every update, for code that
+        takes a bar (cache.ui_progress)."""
+        return GuardedBar(self)
+
+
+class GuardedBar:
+    """bar.progress(value, text) and bar.empty(), checking the run's control first."""
+
+    def __init__(self, job: Job):
+        self.job = job
+
+    def progress(self, value: float, text: str = "") -> None:
+        self.job.check()
+        self.job.show(value, text)
+
+    def empty(self) -> None:
+        self.job._ctx.run(self.job.bar.empty)
+
 
 @contextmanager
 def running(name: str, text: str, what: str = "the run", key: str = "") -> Iterator[Job]:

@@ -78,7 +78,6 @@ def param_expander(model: ModelAdapter, selected: list[str], skip: tuple[str, ..
                    ) -> dict[str, dict[str, Any]]:
     """Each selected method's parameter widgets (but `skip`), in one collapsed expander."""
     params: dict[str, dict[str, Any]] = {}
-    interactive_defaults(selected)
     if selected:
         with st.expander("Method parameters", expanded=False):
             cols = st.columns(min(3, len(selected)))
@@ -92,10 +91,11 @@ def param_expander(model: ModelAdapter, selected: list[str], skip: tuple[str, ..
 IG_TOLERANCE = 0.05  # the dashboard's default: adaptive IG (the core's default is exactly n_steps)
 
 
-def interactive_defaults(selected: list[str]) -> None:
-    """Defaults the dashboard sets where the core's differ: adaptive steps for IG."""
+def interactive_defaults() -> None:
+    """The Explain page's defaults where the core's differ: adaptive steps for IG (other pages
+    then score what the Explain page showed; opened first, they keep the core's defaults)."""
     key = state.widget_key("param", "integrated_gradients", "tolerance")
-    if "integrated_gradients" in selected and key not in st.session_state:
+    if key not in st.session_state:
         state.put(key, IG_TOLERANCE)
 
 

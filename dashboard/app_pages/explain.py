@@ -48,6 +48,7 @@ def input_and_prediction(model: ModelAdapter) -> tuple[UserInput | None, int | N
 
 def explanations(model: ModelAdapter, inp: UserInput, target: int | None, seed: int) -> None:
     st.subheader("Explanations")
+    runner.interactive_defaults()
     selected, params = runner.method_picker(model)
     if not selected:
         return
