@@ -46,11 +46,14 @@ def ends(ctx: Ctx, base: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def run(ctx: Ctx, plan: list[int], attribute: Callable[[int], Any], base: Any) -> Any:
     """Attribute at each step count of `plan` until the relative delta is within the
-    tolerance (or the plan ends); n_steps records the steps chosen, extras["adaptive"] the
-    passes tried. Every pass but the last goes to ctx.free["on_stage"] when given."""
+    tolerance; when no pass meets it, keep the pass with the smallest delta (a quadrature
+    rule need not improve with every doubling). n_steps records the steps kept (so a direct
+    Captum call at n_steps gives the same map), extras["adaptive"] every pass tried. Each
+    pass but the last goes to ctx.free["on_stage"] when given."""
     tol = float(ctx.p["tolerance"])
     fx, fb = ends(ctx, base)
     tried: list[dict[str, float]] = []
+    best: tuple[float, int, Any, np.ndarray] | None = None
     on_stage = ctx.free.get("on_stage")
     for steps in plan:
         attr = attribute(steps)
@@ -58,14 +61,22 @@ def run(ctx: Ctx, plan: list[int], attribute: Callable[[int], Any], base: Any) -
         delta = np.abs(total - (fx - fb))
         rel = relative_delta(delta, fx, fb, total)
         tried.append({"n_steps": int(steps), "relative_delta": rel})
-        ctx.p["n_steps"] = int(steps)
-        record = {"tolerance": tol, "max_steps": int(plan[-1]), "passes": list(tried),
-                  "converged": rel <= tol}
+        if best is None or rel < best[0]:
+            best = (rel, int(steps), attr, delta)
         if rel <= tol or steps == plan[-1]:
-            return ctx.finish(attr, delta=delta, extras={"adaptive": record})
+            break
         if on_stage is not None:
-            on_stage(stage(ctx, attr, delta, record))
-    raise AssertionError("unreachable: the plan's last pass returns")
+            ctx.p["n_steps"] = int(steps)
+            on_stage(stage(ctx, attr, delta, _record(tol, plan, tried, rel)))
+    rel, steps, attr, delta = best
+    ctx.p["n_steps"] = steps
+    return ctx.finish(attr, delta=delta, extras={"adaptive": _record(tol, plan, tried, rel)})
+
+
+def _record(tol: float, plan: list[int], tried: list[dict[str, float]], rel: float
+            ) -> dict[str, Any]:
+    return {"tolerance": tol, "max_steps": int(plan[-1]), "passes": list(tried),
+            "converged": rel <= tol}
 
 
 def stage(ctx: Ctx, attr: Any, delta: np.ndarray, record: dict[str, Any]) -> Attribution:

@@ -90,3 +90,16 @@ def test_tolerance_zero_is_exactly_n_steps():
     a = explain(m, raw, "integrated_gradients", n_steps=17)
     assert a.params["n_steps"] == 17 and a.params["tolerance"] == 0.0
     assert "adaptive" not in a.extras
+
+
+def test_without_a_pass_under_the_tolerance_the_smallest_delta_is_kept():
+    m, raw = mnist()
+    a = explain(m, raw, "integrated_gradients", n_steps=40, tolerance=1e-9,
+                integration_method="gausslegendre")
+    passes = a.extras["adaptive"]["passes"]
+    assert [p["n_steps"] for p in passes] == [8, 16, 32, 40]
+    kept = min(passes, key=lambda p: (p["relative_delta"], p["n_steps"]))
+    assert a.params["n_steps"] == kept["n_steps"] and not a.extras["adaptive"]["converged"]
+    plain = explain(m, raw, "integrated_gradients", n_steps=kept["n_steps"])
+    np.testing.assert_allclose(a.values, plain.values, rtol=1e-5, atol=1e-7)
+    assert a.delta == pytest.approx(plain.delta, rel=1e-4, abs=1e-6)
