@@ -64,10 +64,10 @@ def _note(name: str, line: str | None) -> None:
     state.put(state.JOB_NOTICES, notes)
 
 
-def notice(name: str) -> bool:
+def notice(name: str, unless: bool = False) -> bool:
     """Show the one line about the last run of `name` that was cancelled or timed out (kept
-    until the next run); True when there was one."""
-    line = (state.get(state.JOB_NOTICES) or {}).get(name)
+    until the next run; not when `unless`, e.g. a new run starts now); True when shown."""
+    line = None if unless else (state.get(state.JOB_NOTICES) or {}).get(name)
     if line:
         st.warning(line, icon=":material/stop_circle:")
     return bool(line)

@@ -79,7 +79,7 @@ class Preview:
 
 def run_methods(model: ModelAdapter, inp: UserInput, target: int | None, selected: list[str],
                 params: dict[str, dict[str, Any]], seed: int, job_name: str = "explain",
-                keep: Callable[[list[tuple[str, Any]]], Any] | None = None
+                keep: Callable[[list[tuple[str, Any]]], Any] | None = None, run_key: str = ""
                 ) -> list[tuple[str, Any]]:
     """Each selected method under one jobs.running run; results in selection order (methods
     a cancelled run did not reach hold a one-line string)."""
@@ -90,7 +90,7 @@ def run_methods(model: ModelAdapter, inp: UserInput, target: int | None, selecte
         return [(m, done.get(m, not_run(m))) for m in selected]
 
     what = f"explaining with {', '.join(runner.method_label(m) for m in selected)}"
-    with jobs.running(job_name, "Starting...", what=what[0].upper() + what[1:]) as job:
+    with jobs.running(job_name, "Starting...", what[0].upper() + what[1:], run_key) as job:
         preview = Preview(model, inp, job)
         for i, name in enumerate(order(selected)):
             text = f"{runner.method_label(name)} ({i + 1}/{n})"

@@ -43,13 +43,13 @@ def methods_section(model: ModelAdapter, inp: UserInput, target: int | None, see
     jobs.stop_stale("compare", key)
     clicked = st.button("Compare", type="primary", key=state.COMPARE_RUN,
                         disabled=len(selected) < 1)
-    jobs.notice("compare")
+    jobs.notice("compare", unless=clicked)
     if clicked:
         def keep(items: list) -> None:  # as each method finishes: Cancel keeps them
             state.put(state.COMPARE_RESULTS, {"key": key, "items": items})
 
-        keep(progressive.run_methods(model, inp, target, selected, params, seed, "compare",
-                                     keep))
+        progressive.run_methods(model, inp, target, selected, params, seed, "compare", keep,
+                                key)
     results = state.get(state.COMPARE_RESULTS)
     if not results or results["key"] != key:
         st.info("Pick two or more methods and press **Compare**.")
@@ -88,7 +88,7 @@ def baseline_section(model: ModelAdapter, inp: UserInput, target: int | None) ->
     key = state.params_json({"model": cache.key(model), "input": inp.key, "target": target,
                              "kinds": chosen})
     clicked = st.button("Run IG per baseline", key=state.BASELINE_RUN, disabled=not chosen)
-    jobs.notice("baselines")
+    jobs.notice("baselines", unless=clicked)
     if clicked:
         items = []
         with jobs.running("baselines", "Integrated Gradients", "IG per baseline", key) as job:

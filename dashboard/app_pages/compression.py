@@ -263,7 +263,7 @@ def render() -> None:
     methods, n_explain, n_acc = method_settings(model)
     clicked = st.button("Run", type="primary", key=RUN, icon=":material/play_arrow:",
                         disabled=settings["op"] == "prune" and not settings["amounts"])
-    jobs.notice("compression")
+    jobs.notice("compression", unless=clicked)
     if clicked:
         with jobs.running("compression", "Compressing...", "Compressing") as job:
             try:

@@ -55,17 +55,19 @@ def explanations(model: ModelAdapter, inp: UserInput, target: int | None, seed: 
     key = runner.run_key(model, inp, target, selected, params, seed)
     jobs.stop_stale("explain", key)  # the input or settings changed: stop the old refinement
     clicked = st.button("Explain", type="primary", key=state.RUN, icon=":material/play_arrow:")
-    jobs.notice("explain")
     arrived = bool(st.session_state.pop(state.EXPLAIN_NOW, False))  # opened from Data set
     auto = arrived or (not state.get(state.AUTO_RAN) and runner.is_cheap(model))
     state.put(state.AUTO_RAN, True)  # only the first input of a session explains itself
     again = bool(state.get(state.RERUN))  # e.g. "Re-run with more steps" under a result
     state.put(state.RERUN, False)
+    jobs.notice("explain", unless=clicked or auto or again)
     if clicked or auto or again:
         def keep(items: list) -> None:  # as each method finishes: Cancel keeps them
             state.put(state.RESULTS, {"key": key, "items": items})
 
-        keep(progressive.run_methods(model, inp, target, selected, params, seed, keep=keep))
+        # stored as each method finishes (a run stopped before any leaves the earlier ones)
+        progressive.run_methods(model, inp, target, selected, params, seed, keep=keep,
+                                run_key=key)
     results = state.get(state.RESULTS)
     if not results or results["key"] != key:
         st.info("Press **Explain** to run the chosen methods on this input.")

@@ -101,7 +101,7 @@ def render() -> None:
     settings = controls(seed)
     clicked = st.button("Score trust", type="primary", key=state.TRUST_RUN,
                         disabled=not methods, icon=":material/verified:")
-    jobs.notice("trust")
+    jobs.notice("trust", unless=clicked)
     if clicked:
         with jobs.running("trust", "Starting...", "Scoring trust") as job:
             run(model, inp, target, methods, settings, job.bar_proxy())
