@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from explainers import explain
-from explainers.metrics.convergence import convergence
 from explainers.methods._adaptive import schedule
+from explainers.metrics.convergence import convergence
 from models import load_model
 
 RULE = "riemann_trapezoid"  # converges like 1/n: several passes before a tight tolerance
