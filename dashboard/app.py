@@ -10,7 +10,7 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dash
 
 import streamlit as st  # noqa: E402
 
-from dashboard import state  # noqa: E402
+from dashboard import jobs, state  # noqa: E402
 
 # The one list of pages: (section, file under dashboard/, title, icon). A new page is its file
 # in app_pages/ plus one line here; every file listed must exist (st.Page refuses a missing one).
@@ -38,3 +38,4 @@ state.persist_widgets()
 page = st.navigation(navigation())
 st.sidebar.caption("Glassbox · explain PyTorch models with Captum + SHAP")
 page.run()
+jobs.limit_widget()  # after the page: its sidebar widgets (model, target, seed) come first

@@ -116,14 +116,18 @@ def predict(model_name: str, input_key: str, _raw: Any) -> np.ndarray:
 
 @memo(max_entries=256, max_mb=RESULTS_MB)
 def explain(model_name: str, input_key: str, method: str, target: int | None,
-            params_json: str, _raw: Any, _progress: Progress | None = None
+            params_json: str, _raw: Any, _progress: Progress | None = None,
+            _control: Any = None, _on_stage: Callable[[Any], Any] | None = None
             ) -> explainers.Attribution:
-    """One explanation, keyed by (model, input hash, method, target, params JSON)."""
+    """One explanation, keyed by (model, input hash, method, target, params JSON); `_control`
+    (cancel token, time limit) and `_on_stage` (adaptive IG's passes) are not part of the key."""
     model = resolve(model_name)
     params = passable(method, json.loads(params_json), model)
     if _progress is not None:
         params["progress"] = _progress
-    return explainers.explain(model, _raw, method, target=target, **params)
+    if _on_stage is not None and "on_stage" in explainers.get_method(method).free_params:
+        params["on_stage"] = _on_stage
+    return explainers.explain(model, _raw, method, target=target, control=_control, **params)
 
 
 CLASHES = ("model", "raw", "method", "target")  # explain()'s own argument names

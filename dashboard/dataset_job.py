@@ -81,24 +81,27 @@ def job_dir(key: str) -> Path:
 
 
 def run(model: ModelAdapter, data: str, methods: list[str], params: dict[str, Any],
-        options: dict[str, Any], bar: Any) -> dict[str, Any]:
-    """Run the job with a progress bar; returns what the page keeps of it (plain values)."""
+        options: dict[str, Any], job: Any) -> dict[str, Any]:
+    """Run the job under a dashboard.jobs run (its bar, Cancel, time limit); returns what the
+    page keeps of it (plain values). A cancelled job keeps its finished shards."""
     from explainers import dataset
 
     key = job_key(model, data, methods, params, options["limit"], options["seed"],
                   options["faithfulness"])
     out = job_dir(key)
-    progress = cache.ui_progress(bar, 0.0, 1.0, "Explaining inputs")
+    cancelled = job.control.cancel.is_set
 
     def tick(done: int, total: int) -> None:
         state.put(state.DS_PROGRESS, (int(done), int(total)))
-        progress(done, total)
+        if not cancelled():  # stopping is run_job's (it keeps the finished shards)
+            job.show(done / total if total else 1.0, "Explaining inputs")
 
     res = dataset.run_job(
         model, data, methods, out, engine=options["engine"], workers=options["workers"],
         limit=options["limit"], seed=options["seed"], params=params,
         faithfulness=options["faithfulness"], progress=tick,
-        cancel=lambda: bool(state.get(state.DS_CANCELLED)))
+        cancel=lambda: cancelled() or job.control.time_limit is not None
+        and job.control.elapsed > job.control.time_limit)
     return {"key": key, "out": str(res.out), "cancelled": bool(res.cancelled), "model": cache.key(model), "data": data,
             "methods": list(methods), "n_inputs": res.n_inputs, "n_done": res.n_done,
             "skipped": [(str(i), str(r)) for i, r in res.skipped], "seconds": res.seconds,

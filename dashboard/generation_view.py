@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from dashboard import cache, generation_inputs, panels, runner, state, widgets
+from dashboard import cache, generation_inputs, panels, progressive, state, widgets
 from dashboard.figures import plot
 from dashboard.generation_inputs import GenRequest
 from dashboard.inputs import UserInput
@@ -90,8 +90,8 @@ def run(model: ModelAdapter, req: GenRequest, continuation: str, selected: list[
     """Explain the continuation with every chosen method (progress bar, cached); keep results."""
     call, refused = call_params(model, selected, params, req)
     inp = UserInput(req.prompt, state.digest(req.prompt), req.prompt[:40])
-    done = dict(runner.run_methods(model, inp, continuation, list(call), call, seed)) \
-        if call else {}
+    done = dict(progressive.run_methods(model, inp, continuation, list(call), call, seed,
+                                        "generation")) if call else {}
     for name in refused:
         done[name] = f"{panels.method_label(name)} cannot explain a contrast (it has no " \
                      f"'contrast' parameter); untick the contrast to run it"

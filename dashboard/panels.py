@@ -26,6 +26,12 @@ def summary_line(a: Attribution) -> str:
     parts = [f"{a.seconds:.2f} s", f"target: {a.target_label}"]
     if a.delta is not None:
         parts.append(f"delta: {a.delta:.3g}")
+    if "adaptive" in a.extras:  # adaptive IG: the steps kept and how close to complete
+        ad = a.extras["adaptive"]
+        rel = min(p["relative_delta"] for p in ad["passes"])
+        parts.append(f"adaptive: {a.params.get('n_steps')} steps, |delta| {rel:.1%} of the "
+                     f"output change ({'within' if ad['converged'] else 'above'} "
+                     f"{ad['tolerance']:.0%})")
     if a.base_value is not None:
         parts.append(f"base value: {a.base_value:.3g}")
     shown = {k: v for k, v in a.params.items() if not callable(v)}

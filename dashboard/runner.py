@@ -11,7 +11,7 @@ from dashboard import cache, inputs, state, widgets
 from dashboard.inputs import UserInput
 from explainers import Attribution, get_method, list_methods
 from models import ModelAdapter
-from models.errors import USER_ERRORS
+from models.errors import USER_ERRORS, CancelledError
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,17 @@ def param_expander(model: ModelAdapter, selected: list[str], skip: tuple[str, ..
     return params
 
 
+IG_TOLERANCE = 0.05  # the dashboard's default: adaptive IG (the core's default is exactly n_steps)
+
+
+def interactive_defaults() -> None:
+    """The Explain page's defaults where the core's differ: adaptive steps for IG (other pages
+    then score what the Explain page showed; opened first, they keep the core's defaults)."""
+    key = state.widget_key("param", "integrated_gradients", "tolerance")
+    if key not in st.session_state:
+        state.put(key, IG_TOLERANCE)
+
+
 def call_params(name: str, params: dict[str, Any], seed: int) -> dict[str, Any]:
     """The parameters sent to explain(): widget values, plus the seed for stochastic methods."""
     out = dict(params)
@@ -104,34 +115,20 @@ def run_key(model: ModelAdapter, inp: UserInput, target: int | None, selected: l
 
 
 def run_one(model: ModelAdapter, inp: UserInput, target: int | None, name: str,
-            params: dict[str, Any], progress: Any) -> tuple[Attribution | str, float]:
-    """One cached explanation and its wall time; a user-caused error comes back as its message."""
+            params: dict[str, Any], progress: Any, control: Any = None, on_stage: Any = None
+            ) -> tuple[Attribution | str, float]:
+    """One cached explanation and its wall time; a user-caused error comes back as its message
+    (a cancelled or timed-out run raises, for dashboard.jobs to end the run)."""
     start = time.perf_counter()
     try:
         a = cache.explain(cache.key(model), inp.key, name, target, state.params_json(params),
-                          inp.raw, progress)
+                          inp.raw, progress, control, on_stage)
+    except CancelledError:
+        raise
     except USER_ERRORS as exc:
         log.warning("method %s failed on %s", name, model.info.name, exc_info=True)
         return f"{method_label(name)} failed: {exc}", time.perf_counter() - start
     return a, time.perf_counter() - start
-
-
-def run_methods(model: ModelAdapter, inp: UserInput, target: int | None, selected: list[str],
-                params: dict[str, dict[str, Any]], seed: int) -> list[tuple[str, Any]]:
-    """Run each selected method with a progress bar; results in selection order."""
-    bar = st.progress(0.0, text="Starting...")
-    items: list[tuple[str, Any]] = []
-    n = len(selected)
-    for i, name in enumerate(selected):
-        text = f"{method_label(name)} ({i + 1}/{n})"
-        bar.progress(i / n, text=text)
-        progress = cache.ui_progress(bar, i / n, 1 / n, text)
-        a, wall = run_one(model, inp, target, name, call_params(name, params.get(name, {}), seed),
-                          progress)
-        items.append((name, a))
-        state.put_per_model(state.WALL, name, wall)
-    bar.progress(1.0, text=f"Done: {n} method(s)")
-    return items
 
 
 def collapsed_input(model: ModelAdapter, empty: str) -> tuple[UserInput, int, int] | None:

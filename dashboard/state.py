@@ -169,3 +169,9 @@ GEN_LENS_K = "gen_lens_k"  # number_input: next tokens listed per cell of the lo
 PERSISTENT = PERSISTENT + (GEN_PROMPT, GEN_MAX_NEW, GEN_TARGET_MODE, GEN_TARGET, GEN_CONTRAST_ON,
                            GEN_CONTRAST, GEN_SPANS)
 PERSISTENT_PREFIXES = PERSISTENT_PREFIXES + (GEN_METHODS + "::",)
+
+# ---- long runs (dashboard/jobs.py): one way to run them, with Cancel and a time limit
+JOBS = "jobs_running"  # dict job name -> {"control", "what", "key"} of the run in progress
+JOB_NOTICES = "job_notices"  # dict job name -> one line about its last cancelled/timed-out run
+TIME_LIMIT = "time_limit_s"  # sidebar number_input: seconds per run (0 = no limit)
+PERSISTENT = PERSISTENT + (TIME_LIMIT,)

@@ -218,21 +218,44 @@ def resolve_target(model: ModelAdapter, raw: Any, target: int | str | None) -> A
 
 
 def explain(
-    model: ModelAdapter, raw: Any, method: str, target: int | str | None = None, **params: Any
+    model: ModelAdapter, raw: Any, method: str, target: int | str | None = None, *,
+    control: Any = None, **params: Any
 ) -> Attribution:
-    """Explain one raw input with one method; target None = the predicted class."""
+    """Explain one raw input with one method; target None = the predicted class.
+
+    `control` (explainers.control.Control): a cancel token and a time limit checked between
+    Captum batches and while waiting for the model's lock; a stopped call raises
+    CancelledError / TimeLimitError and returns nothing."""
     explainer = get_method(method)
     if not explainer.supports(model):
         offered = ", ".join(list_methods(model))
         raise UnsupportedError(f"{explainer.why_not(model)}; methods for {model.info.name}: "
                                f"{offered}")
     raw = fitted_raw(model, raw)  # a long text: what the model reads, with an InputNotice
-    with model.lock, model_guard(model):
+    with _scope(model, control, params) as params, model_guard(model):
         idx = resolve_target(model, raw, target)
         start = time.perf_counter()
         result = explainer.explain(model, raw, idx, **params)
         seconds = time.perf_counter() - start
     return _with(result, seconds=seconds, model_name=model.info.name, modality=model.info.modality)
+
+
+@contextmanager
+def _scope(model: ModelAdapter, control: Any, params: dict[str, Any]
+           ) -> Iterator[dict[str, Any]]:
+    """The model's lock held for one explanation; under a Control, also checked before, while
+    waiting for the lock and between batches (its guard wraps the progress callback)."""
+    if control is None:
+        with model.lock:
+            yield params
+        return
+    from explainers.control import active
+
+    control.check()
+    params = {**params, "progress": control.guard(params.get("progress"))}
+    with control.holding(model.lock, model.info.name), active(control):
+        control.check()
+        yield params
 
 
 def explain_batch(model: ModelAdapter, raws: list[Any], method: str,

@@ -26,7 +26,11 @@ class UnsupportedError(GlassboxError, ValueError):
 
 
 class CancelledError(GlassboxError, RuntimeError):
-    """A long computation stopped by its progress callback."""
+    """A long computation stopped by its progress callback or its cancel token."""
+
+
+class TimeLimitError(CancelledError):
+    """A computation stopped because it ran past its time limit."""
 
 
 # What a user's input or settings can raise from a model or a method: the dashboard shows the

@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from dashboard import cache, panels, runner, state, widgets
+from dashboard import cache, jobs, panels, progressive, runner, state, widgets
 from dashboard.figures import plot
 from dashboard.inputs import UserInput
 from explainers import Attribution, get_method, list_methods
@@ -40,9 +40,16 @@ def agreement_section(results: list[Attribution]) -> None:
 def methods_section(model: ModelAdapter, inp: UserInput, target: int | None, seed: int) -> None:
     selected, params = runner.method_picker(model, state.COMPARE_METHODS, 3, "Methods to compare")
     key = runner.run_key(model, inp, target, selected, params, seed)
-    if st.button("Compare", type="primary", key=state.COMPARE_RUN, disabled=len(selected) < 1):
-        items = runner.run_methods(model, inp, target, selected, params, seed)
-        state.put(state.COMPARE_RESULTS, {"key": key, "items": items})
+    jobs.stop_stale("compare", key)
+    clicked = st.button("Compare", type="primary", key=state.COMPARE_RUN,
+                        disabled=len(selected) < 1)
+    jobs.notice("compare", unless=clicked)
+    if clicked:
+        def keep(items: list) -> None:  # as each method finishes: Cancel keeps them
+            state.put(state.COMPARE_RESULTS, {"key": key, "items": items})
+
+        progressive.run_methods(model, inp, target, selected, params, seed, "compare", keep,
+                                key)
     results = state.get(state.COMPARE_RESULTS)
     if not results or results["key"] != key:
         st.info("Pick two or more methods and press **Compare**.")
@@ -80,14 +87,18 @@ def baseline_section(model: ModelAdapter, inp: UserInput, target: int | None) ->
     chosen = st.multiselect("Baselines", kinds, default=kinds[:3], key=state.BASELINES)
     key = state.params_json({"model": cache.key(model), "input": inp.key, "target": target,
                              "kinds": chosen})
-    if st.button("Run IG per baseline", key=state.BASELINE_RUN, disabled=not chosen):
+    clicked = st.button("Run IG per baseline", key=state.BASELINE_RUN, disabled=not chosen)
+    jobs.notice("baselines", unless=clicked)
+    if clicked:
         items = []
-        bar = st.progress(0.0, text="Integrated Gradients")
-        for i, kind in enumerate(chosen):
-            a, _ = runner.run_one(model, inp, target, "integrated_gradients", {name: kind}, None)
-            items.append((kind, a))
-            bar.progress((i + 1) / len(chosen), text=f"baseline {kind}")
-        state.put(state.BASELINE_RESULTS, {"key": key, "items": items})
+        with jobs.running("baselines", "Integrated Gradients", "IG per baseline", key) as job:
+            for i, kind in enumerate(chosen):
+                text = f"baseline {kind}"
+                a, _ = runner.run_one(model, inp, target, "integrated_gradients", {name: kind},
+                                      job.progress(i / len(chosen), 1 / len(chosen), text),
+                                      job.control)
+                items.append((kind, a))
+            state.put(state.BASELINE_RESULTS, {"key": key, "items": items})
     results = state.get(state.BASELINE_RESULTS)
     if results and results["key"] == key:
         cols = st.columns(max(1, len(results["items"])))

@@ -7,13 +7,13 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import cache, figures, runner, state, widgets
+from dashboard import cache, figures, jobs, runner, state, widgets
 from dashboard.inputs import UserInput, sample_key, sample_label
 from explainers import Attribution, explain, list_methods
 from explainers import compare_models as cm
 from models import GlassboxError, ModelAdapter
 from models.compress import DistillConfig, distill, quantize_adapter
-from models.errors import USER_ERRORS
+from models.errors import USER_ERRORS, CancelledError
 
 # session keys of this page (all in dashboard/state.py)
 KEPT = state.COMPRESSED_MODELS  # name -> adapter, this session
@@ -68,9 +68,10 @@ def method_settings(model: ModelAdapter) -> tuple[list[str], int, int | None]:
 
 
 def run(model: ModelAdapter, s: dict[str, Any], methods: list[str], n_explain: int,
-        n_acc: int | None) -> dict[str, Any]:
-    """Do the operation and the comparisons, with a progress bar."""
-    bar = st.progress(0.0, text="Compressing...")
+        n_acc: int | None, job: jobs.Job) -> dict[str, Any]:
+    """Do the operation and the comparisons, with a progress bar (a jobs.running bar)."""
+    bar = job.bar_proxy()
+    bar.progress(0.0, text="Compressing...")
     kw = {"n_accuracy": n_acc, "n_explain": n_explain}
     out: dict[str, Any] = {"op": s["op"], "model": cache.key(model), "distill": None}
     if s["op"] == "prune":
@@ -260,13 +261,18 @@ def render() -> None:
                "then compare held-out accuracy, size, latency and how its explanations move.")
     settings = op_settings()
     methods, n_explain, n_acc = method_settings(model)
-    if st.button("Run", type="primary", key=RUN, icon=":material/play_arrow:",
-                 disabled=settings["op"] == "prune" and not settings["amounts"]):
-        try:
-            state.put(RESULT, run(model, settings, methods, n_explain, n_acc))
-            state.put(MAPS, {})
-        except USER_ERRORS as exc:
-            st.error(str(exc))
+    clicked = st.button("Run", type="primary", key=RUN, icon=":material/play_arrow:",
+                        disabled=settings["op"] == "prune" and not settings["amounts"])
+    jobs.notice("compression", unless=clicked)
+    if clicked:
+        with jobs.running("compression", "Compressing...", "Compressing") as job:
+            try:
+                state.put(RESULT, run(model, settings, methods, n_explain, n_acc, job))
+                state.put(MAPS, {})
+            except CancelledError:
+                raise
+            except USER_ERRORS as exc:
+                st.error(str(exc))
     res = state.get(RESULT)
     if not res or res["model"] != cache.key(model):
         st.info("Choose an operation and press **Run**.")

@@ -5,7 +5,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import cache, dataset_job, dataset_views, inputs, runner, state, widgets
+from dashboard import cache, dataset_job, dataset_views, inputs, jobs, runner, state, widgets
 from dashboard.runner import USER_ERRORS
 from models import ModelAdapter
 
@@ -50,31 +50,29 @@ def options_section() -> dict[str, Any]:
             "faithfulness": bool(faith), "seed": widgets.seed_widget()}
 
 
-def _cancel() -> None:
-    state.put(state.DS_CANCELLED, True)
-
-
 def job_section(model: ModelAdapter, data: str | None) -> None:
     methods, params = runner.method_picker(model, key=state.DS_METHODS, n_default=1)
     options = options_section()
-    if st.session_state.pop(state.DS_CANCELLED, False):
+    if jobs.notice("dataset"):
         done, total = state.get(state.DS_PROGRESS) or (0, 0)
-        st.warning(f"Stopped after {done} of {total} inputs. Run again with the same settings "
+        st.caption(f"Stopped after {done} of {total} inputs. Run again with the same settings "
                    "to finish: only the missing shards are computed.")
     if not st.button("Run", type="primary", key=state.DS_RUN, icon=":material/play_arrow:",
                      disabled=data is None or not methods):
         return
-    bar = st.progress(0.0, text="Starting the job...")
-    st.button("Cancel", key=state.DS_CANCEL, on_click=_cancel, icon=":material/stop:")
-    try:
-        job = dataset_job.run(model, data, methods, params, options, bar)
-    except USER_ERRORS as exc:
-        bar.empty()
-        st.error(f"The job failed: {exc}")
-        return
-    bar.progress(1.0, text=done_line(job))
-    state.put(state.DS_JOB, job)
-    state.put(state.DS_CELL, None)
+    with jobs.running("dataset", "Starting the job...", "The data-set job") as job:
+        try:
+            result = dataset_job.run(model, data, methods, params, options, job)
+        except USER_ERRORS as exc:
+            job.bar.empty()
+            st.error(f"The job failed: {exc}")
+            return
+        job.show(1.0, done_line(result))
+        if result["cancelled"] and not job.control.cancel.is_set():
+            st.warning(f"The data-set job stopped at its time limit of "
+                       f"{job.control.time_limit:g} s; run again to go on from there.")
+        state.put(state.DS_JOB, result)
+        state.put(state.DS_CELL, None)
 
 
 def timing(job: dict[str, Any]) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import cache, inputs, panels, runner, state, widgets
+from dashboard import cache, inputs, jobs, panels, progressive, runner, state, widgets
 from dashboard.figures import plot
 from dashboard.inputs import UserInput
 from models import ModelAdapter
@@ -48,19 +48,26 @@ def input_and_prediction(model: ModelAdapter) -> tuple[UserInput | None, int | N
 
 def explanations(model: ModelAdapter, inp: UserInput, target: int | None, seed: int) -> None:
     st.subheader("Explanations")
+    runner.interactive_defaults()
     selected, params = runner.method_picker(model)
     if not selected:
         return
     key = runner.run_key(model, inp, target, selected, params, seed)
+    jobs.stop_stale("explain", key)  # the input or settings changed: stop the old refinement
     clicked = st.button("Explain", type="primary", key=state.RUN, icon=":material/play_arrow:")
     arrived = bool(st.session_state.pop(state.EXPLAIN_NOW, False))  # opened from Data set
     auto = arrived or (not state.get(state.AUTO_RAN) and runner.is_cheap(model))
     state.put(state.AUTO_RAN, True)  # only the first input of a session explains itself
     again = bool(state.get(state.RERUN))  # e.g. "Re-run with more steps" under a result
     state.put(state.RERUN, False)
+    jobs.notice("explain", unless=clicked or auto or again)
     if clicked or auto or again:
-        items = runner.run_methods(model, inp, target, selected, params, seed)
-        state.put(state.RESULTS, {"key": key, "items": items})
+        def keep(items: list) -> None:  # as each method finishes: Cancel keeps them
+            state.put(state.RESULTS, {"key": key, "items": items})
+
+        # stored as each method finishes (a run stopped before any leaves the earlier ones)
+        progressive.run_methods(model, inp, target, selected, params, seed, keep=keep,
+                                run_key=key)
     results = state.get(state.RESULTS)
     if not results or results["key"] != key:
         st.info("Press **Explain** to run the chosen methods on this input.")

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import streamlit as st
 
-from dashboard import cache, panels, runner, state, trust_panel, widgets
+from dashboard import cache, jobs, panels, runner, state, trust_panel, widgets
 from dashboard.inputs import UserInput
 from explainers import list_methods
 from models import ModelAdapter
-from models.errors import USER_ERRORS
+from models.errors import USER_ERRORS, CancelledError
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +43,9 @@ def controls(seed: int) -> dict:
 
 
 def run(model: ModelAdapter, inp: UserInput, target: int | None, methods: list[str],
-        settings: dict) -> None:
-    """Explain (cached), then score with a progress bar; the outcome goes to session state."""
-    bar = st.progress(0.0, text="Starting...")
+        settings: dict, bar: Any) -> None:
+    """Explain (cached), then score with a progress bar (a jobs.running bar: Cancel and the
+    time limit stop it, and nothing is stored); the outcome goes to session state."""
     attributions, errors = trust_panel.gather(model, inp, target, methods, settings["seed"], bar,
                                               0.3)
     found = {"key": None, "model": cache.key(model), "input": inp.key, "methods": methods,
@@ -56,6 +57,8 @@ def run(model: ModelAdapter, inp: UserInput, target: int | None, methods: list[s
         try:
             found["report"] = trust_panel.scores(cache.key(model), inp.key, key, inp.raw,
                                                  attributions, progress)
+        except CancelledError:
+            raise
         except USER_ERRORS as exc:
             log.warning("trust scores failed on %s", model.info.name, exc_info=True)
             found["error"] = f"Trust scores failed: {exc}"
@@ -96,9 +99,12 @@ def render() -> None:
     inp, target, seed = chosen
     methods = method_choice(model, inp, target, seed)
     settings = controls(seed)
-    if st.button("Score trust", type="primary", key=state.TRUST_RUN, disabled=not methods,
-                 icon=":material/verified:"):
-        run(model, inp, target, methods, settings)
+    clicked = st.button("Score trust", type="primary", key=state.TRUST_RUN,
+                        disabled=not methods, icon=":material/verified:")
+    jobs.notice("trust", unless=clicked)
+    if clicked:
+        with jobs.running("trust", "Starting...", "Scoring trust") as job:
+            run(model, inp, target, methods, settings, job.bar_proxy())
     found = state.get(state.TRUST_RESULTS)
     same = found and (found["model"], found["input"], found["methods"], found["settings"],
                       found["target"]) == (cache.key(model), inp.key, methods, settings, target)

@@ -36,7 +36,12 @@ BASELINES = Param("baselines", "choice", "auto", choices=bl.ALL_KINDS, help=(
 MERGE = Param("merge_words", "bool", False, help=(
     "Text: sum the scores of subword pieces into whole words (needs the model's word_ids)."))
 N_STEPS = Param("n_steps", "int", 50, min=2, max=1000, step=10,
-                help="Integration steps along the path from the baseline to the input.")
+                help="Integration steps along the path from the baseline to the input (with a "
+                     "tolerance above 0: the most steps the adaptive schedule may reach).")
+TOLERANCE = Param("tolerance", "float", 0.0, min=0.0, max=1.0, step=0.01, help=(
+    "Adaptive steps: above 0, tries 8, 16, 32, ... steps (up to n_steps) and keeps the fewest "
+    "whose |completeness delta| is at most this share of |f(x) - f(baseline)|; the steps chosen "
+    "are recorded as n_steps. 0 = exactly n_steps."))
 
 
 def seed_all(seed: int) -> None:

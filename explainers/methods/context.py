@@ -11,7 +11,8 @@ from torch import nn
 
 from explainers import baselines as bl
 from explainers.base import Attribution
-from explainers.batching import Counter, counting, pick_batch, with_retry
+from explainers.batching import Counter, counting, per_sample_bytes, pick_batch, with_retry
+from explainers.control import current
 from models.base import HasFusion, HasWordIds, ModelAdapter
 from models.errors import UnsupportedError
 
@@ -117,7 +118,10 @@ class Ctx:
     def batch(self, n: int, grad: bool = True) -> int:
         """Samples (rows of x) per forward for n perturbations/steps of every row."""
         per_device = pick_batch(self.model, self.x, n * self.rows, grad, self.fn)
-        return max(1, min(n * self.rows, per_device * getattr(self.fn, "n_devices", 1)))
+        batch = max(1, min(n * self.rows, per_device * getattr(self.fn, "n_devices", 1)))
+        ctl = current()  # a controlled run: small enough batches that its checks come often
+        cap = None if ctl is None else ctl.max_batch(per_sample_bytes(self.model, self.x, self.fn))
+        return batch if cap is None else min(batch, cap)
 
     def retry(self, fn: Callable[[int], Any], n: int, grad: bool = True) -> Any:
         """fn(batch) with a memory-picked batch, halved on out-of-memory; records the batch."""

@@ -9,6 +9,7 @@ import torch
 from explainers import baselines as bl
 from explainers import generation as gen
 from explainers.base import Attribution, Param, register
+from explainers.methods import _adaptive as adaptive
 from explainers.methods._common import (
     BASELINES,
     FUSION,
@@ -18,6 +19,7 @@ from explainers.methods._common import (
     N_STEPS,
     TABULAR,
     TEXT,
+    TOLERANCE,
     Ctx,
     Method,
 )
@@ -65,9 +67,10 @@ class IntegratedGradientsMethod(Method):
     gradients = batchable = True
     needs = "gradients, a baseline; text: embedding_layer (LayerIntegratedGradients)"
     help = "Path integral of gradients from a baseline (Captum IntegratedGradients)."
-    params = (N_STEPS, Param("integration_method", "choice", "gausslegendre",
-                             "Captum's `method` argument: the integration rule.",
-                             choices=IG_RULES), BASELINES, MERGE)
+    params = (N_STEPS, TOLERANCE, Param("integration_method", "choice", "gausslegendre",
+                                        "Captum's `method` argument: the integration rule.",
+                                        choices=IG_RULES), BASELINES, MERGE)
+    free_params = ("custom_baseline", "on_stage")  # on_stage(Attribution): each adaptive pass
 
     def run(self, ctx: Ctx) -> Attribution:
         from captum.attr import IntegratedGradients, LayerIntegratedGradients
@@ -76,18 +79,22 @@ class IntegratedGradientsMethod(Method):
             return gen.integrated_gradients(ctx)
         n, rule = ctx.p["n_steps"], ctx.p["integration_method"]
         base = ctx.baseline()
-        fwd = ctx.forward(n + 2)
+        plan = adaptive.schedule(n) if ctx.p["tolerance"] > 0 else [n]
+        fwd = ctx.forward(sum(plan) + 2)
         if ctx.modality == TEXT:
             algo = LayerIntegratedGradients(fwd, ctx.model.embedding_layer)
         else:
             algo = IntegratedGradients(fwd)
 
-        def go(batch: int):
-            return algo.attribute(ctx.inp, baselines=base, target=ctx.target, n_steps=n,
-                                  method=rule, internal_batch_size=batch)
+        def attribute(steps: int):
+            return ctx.retry(lambda batch: algo.attribute(
+                ctx.inp, baselines=base, target=ctx.target, n_steps=steps, method=rule,
+                internal_batch_size=batch), steps)
 
-        attr = ctx.retry(go, n)
-        return ctx.finish(attr, delta=ctx.delta(attr, base))
+        if len(plan) == 1 and ctx.p["tolerance"] <= 0:
+            attr = attribute(n)
+            return ctx.finish(attr, delta=ctx.delta(attr, base))
+        return adaptive.run(ctx, plan, attribute, base)
 
 
 @register

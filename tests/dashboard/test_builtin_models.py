@@ -6,6 +6,7 @@ import pytest
 
 import explainers
 from dashboard import state
+from dashboard.runner import IG_TOLERANCE
 from models import load_model
 from tests.dashboard.helpers import decode, figures, start, traces
 
@@ -27,7 +28,8 @@ def test_mnist_first_page_shows_integrated_gradients_of_the_first_sample():
     np.testing.assert_allclose(np.sort(shown), np.sort(probs)[-5:], rtol=1e-5)
     items = dict(at.session_state[state.RESULTS]["items"])
     assert set(items) == {"integrated_gradients", "grad_cam"}
-    direct = explainers.explain(model, raw, "integrated_gradients", baselines="auto")
+    direct = explainers.explain(model, raw, "integrated_gradients", baselines="auto",
+                                tolerance=IG_TOLERANCE)  # the Explain page's adaptive IG
     overlay_z = decode(traces(at, "heatmap")[0]["z"])
     np.testing.assert_allclose(overlay_z, direct.values, rtol=1e-4, atol=1e-6)
     assert items["integrated_gradients"].delta is not None
@@ -71,7 +73,7 @@ def test_breast_cancer_edited_row_waterfall_and_report():
     at.button(key=state.RUN).click().run()
     assert not at.exception and not at.error
     raw = dict(model.samples(200, 0)[0][0], **{"mean radius": 25.0})
-    direct = explainers.explain(model, raw, "integrated_gradients")
+    direct = explainers.explain(model, raw, "integrated_gradients", tolerance=IG_TOLERANCE)
     (w,) = traces(at, "waterfall")
     x, labels = np.asarray(decode(w["x"]), float), [str(v) for v in decode(w["y"])]
     named = [i for i, label in enumerate(labels) if "other" not in label]
@@ -93,7 +95,7 @@ def test_sentiment_bag_text_highlight_matches_attribution():
     at.multiselect(key="methods::sentiment-bag").set_value(["integrated_gradients"])
     at.button(key=state.RUN).click().run()
     assert not at.exception and not at.error
-    direct = explainers.explain(model, text, "integrated_gradients")
+    direct = explainers.explain(model, text, "integrated_gradients", tolerance=IG_TOLERANCE)
     html = next(m.value for m in at.markdown if "gb-token" in m.value)
     for tok, v in zip(direct.units, direct.values, strict=True):
         assert f"{tok}: {float(v):.4g}" in html

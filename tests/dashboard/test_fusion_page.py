@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from dashboard import state
+from dashboard.runner import IG_TOLERANCE
 from tests.dashboard.helpers import decode, errors, figures, start
 
 MODEL = "digit-text-fusion"
@@ -32,7 +33,7 @@ def test_fusion_ig_maps_tokens_share_and_cross_modal_match_direct_calls():
         "param::integrated_gradients::")} >= names
     raw = {"image": model.samples(200, 0)[0][0]["image"], "text": PHRASE}
     (name, a), = at.session_state[state.RESULTS]["items"]
-    direct = explain(model, raw, "integrated_gradients")
+    direct = explain(model, raw, "integrated_gradients", tolerance=IG_TOLERANCE)  # adaptive
     assert a.kind == "fusion" and a.target == direct.target
     overlay = _by_title(at, "integrated_gradients")[0]
     heat = [t for t in overlay["data"] if t["type"] == "heatmap"][0]

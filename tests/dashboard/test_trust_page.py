@@ -8,6 +8,7 @@ import pytest
 
 import explainers
 from dashboard import state
+from dashboard.runner import IG_TOLERANCE
 from explainers.metrics import trust_report
 from tests.dashboard.helpers import decode, errors, figures, start
 from tests.dashboard.test_builtin_models import loadable
@@ -27,10 +28,14 @@ def score_table(at):
     return table
 
 
-def direct(name: str, methods: list[str], heavy: bool, **kw):
+# the Explain page's IG is adaptive (dashboard default tolerance); Trust scores what it showed
+EXPLAIN_PAGE = {"integrated_gradients": {"tolerance": IG_TOLERANCE}}
+
+
+def direct(name: str, methods: list[str], heavy: bool, params: dict | None = None, **kw):
     model = loadable(name)
     raw, _ = model.samples(200, 0)[0]
-    atts = {m: explainers.explain(model, raw, m) for m in methods}
+    atts = {m: explainers.explain(model, raw, m, **(params or {}).get(m, {})) for m in methods}
     return model, raw, trust_report(model, raw, atts, heavy=heavy, steps=20, seed=0,
                                     seeds=range(5), **kw)
 
@@ -65,7 +70,7 @@ def check_page_matches(at, rep) -> None:
 @pytest.mark.slow
 def test_tabular_light_scores_equal_a_direct_trust_report():
     methods = ["integrated_gradients", "kernel_shap"]
-    _, _, rep = direct("breast-cancer-mlp", methods, heavy=False)
+    _, _, rep = direct("breast-cancer-mlp", methods, heavy=False, params=EXPLAIN_PAGE)
     at = start("breast-cancer-mlp", page=TRUST)
     assert at.info[-1].value.startswith("Press **Score trust**")  # nothing scored yet
     assert at.multiselect(key="trust_methods::breast-cancer-mlp").value == methods  # Explain's
@@ -82,7 +87,7 @@ def test_tabular_light_scores_equal_a_direct_trust_report():
 @pytest.mark.slow
 def test_mnist_heavy_scores_show_sanity_and_stability():
     methods = ["integrated_gradients", "grad_cam"]
-    _, _, rep = direct("mnist-cnn", methods, heavy=True)
+    _, _, rep = direct("mnist-cnn", methods, heavy=True, params=EXPLAIN_PAGE)
     at = start("mnist-cnn", page=TRUST)
     at.checkbox(key=state.TRUST_HEAVY).check().run()
     at.button(key=state.TRUST_RUN).click().run()
