@@ -150,6 +150,7 @@ TRUST_STEPS = "trust_steps"  # slider: steps of the deletion/insertion curves
 TRUST_K = "trust_k"  # number_input: seeds for the stability score
 TRUST_RUN = "trust_run"  # button
 TRUST_RESULTS = "trust_results"  # dict: {"key", "model", "input", "report", "errors", "error"}
+SANITY_SEEN = "sanity_seen"  # {(model key, method): (input key, input label, Sanity)}: notices
 
 # ---- Explain page, generation models (causal language models: dashboard/generation_view.py)
 GEN_PROMPT = "gen_prompt"  # text_area: the prompt

@@ -5,7 +5,7 @@ import logging
 
 import streamlit as st
 
-from dashboard import cache, panels, runner, state, trust_panel, widgets
+from dashboard import cache, notices, panels, runner, state, trust_panel, widgets
 from dashboard.inputs import UserInput
 from explainers import list_methods
 from models import ModelAdapter
@@ -60,6 +60,7 @@ def run(model: ModelAdapter, inp: UserInput, target: int | None, methods: list[s
             log.warning("trust scores failed on %s", model.info.name, exc_info=True)
             found["error"] = f"Trust scores failed: {exc}"
         found["attributions"] = list(attributions.values())
+        notices.remember_sanity(model, inp, found["report"])
     bar.progress(1.0, text="Done")
     state.put(state.TRUST_RESULTS, found)
 
