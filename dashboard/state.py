@@ -52,6 +52,11 @@ COMPARE_K = "compare_k"
 BASELINES = "compare_baselines"
 BASELINE_RUN = "baseline_run"
 BASELINE_RESULTS = "baseline_results"  # like RESULTS: one IG run per baseline kind
+COMPARE_WHAT = "compare_what"  # segmented control: compare methods or models
+MODELS_WITH = "models_with"  # multiselect prefix, one per model: the models beside it
+MODELS_METHOD = "models_method"  # selectbox: the method every model runs
+MODELS_RUN = "models_run"  # button
+MODELS_RESULTS = "models_results"  # {"key", "found": explainers.side_by_side.SideBySide}
 
 # ---------------------------------------------------------------- Attention page
 ATT_LAYER = "att_layer"

@@ -1,4 +1,4 @@
-"""Compare page: one input under several methods side by side, their agreement, IG baselines."""
+"""Compare page: one input under several methods (their agreement, IG baselines) or models."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from dashboard import cache, panels, runner, state, widgets
+from dashboard import cache, model_grid, panels, runner, state, widgets
 from dashboard.figures import plot
 from dashboard.inputs import UserInput
 from explainers import Attribution, get_method, list_methods
@@ -106,6 +106,12 @@ def render() -> None:
     if chosen is None:
         return
     inp, target, seed = chosen
+    what = st.segmented_control("Compare", ["Methods", "Models"], default="Methods",
+                                key=state.COMPARE_WHAT, help="Methods: one model, several "
+                                "methods. Models: several models of this modality, one method.")
+    if what == "Models":
+        model_grid.section(model, inp, target, seed)
+        return
     methods_section(model, inp, target, seed)
     st.subheader("Integrated Gradients: baseline explorer")
     baseline_section(model, inp, target)
