@@ -20,9 +20,11 @@ PER_ROW = 3
 
 
 def candidates(model: ModelAdapter) -> dict[str, str]:
-    """Load key -> display name of every other model with the same modality (those that load)."""
-    here, out = cache.key(model), {}
-    for key, label in widgets.model_options().items():
+    """Load key -> display name of every other model with the same modality (those that load):
+    the session's own models (loaded or kept) first, then the built-ins."""
+    here, out, builtin = cache.key(model), {}, set(cache.model_names())
+    options = widgets.model_options()
+    for key, label in sorted(options.items(), key=lambda kv: kv[0] in builtin):
         if key == here:
             continue
         try:
