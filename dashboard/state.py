@@ -95,6 +95,7 @@ C_OP, C_KIND, C_SCOPE, C_AMOUNTS = "compress_op", "compress_kind", "compress_sco
 C_MODE, C_METHODS, C_N_EXPLAIN = "compress_mode", "compress_methods", "compress_n_explain"
 C_N_ACC, C_RUN, C_RESULT = "compress_n_accuracy", "compress_run", "compress_result"
 C_PICK, C_SAMPLE, C_MAPS = "compress_pick", "compress_sample", "compress_maps"
+C_RUNS = "compress_runs"  # dict model key -> rows of every run this session (one table)
 C_DISTILL = ("compress_width", "compress_temperature", "compress_alpha", "compress_epochs",
              "compress_seconds")
 
