@@ -23,8 +23,10 @@ def curve(fig: dict, name: str) -> np.ndarray:
 
 def score_table(at):
     """The Trust page's score table (the input box may hold a data editor too)."""
-    (table,) = [d.value for d in at.dataframe if "method" in d.value.columns]
-    return table
+    (side,) = [d.value for d in at.table if "score" in d.value.columns]
+    assert side["score"].iloc[0] == "rank"  # one row per score, one column per method
+    table = side.set_index("score").T.rename_axis("method").reset_index()
+    return table.dropna(axis=1, how="all")
 
 
 def direct(name: str, methods: list[str], heavy: bool, **kw):
