@@ -10,6 +10,7 @@ from dashboard import cache, model_grid, panels, runner, state, widgets
 from dashboard.figures import plot
 from dashboard.inputs import UserInput
 from explainers import Attribution, get_method, list_methods
+from explainers.baselines import baseline_picture
 from models import ModelAdapter
 from models.errors import USER_ERRORS
 
@@ -70,6 +71,19 @@ def baseline_param(model: ModelAdapter) -> tuple[str, list[Any]] | None:
     return None
 
 
+def baseline_pictures(model: ModelAdapter, inp: UserInput, kinds: list[str]) -> None:
+    """What each chosen baseline looks like to the model (image models), one thumbnail each."""
+    if model.info.modality not in ("image", "fusion") or not kinds:
+        return
+    cols = st.columns(max(len(kinds), 4))
+    for col, kind in zip(cols, kinds, strict=False):
+        try:
+            col.image(baseline_picture(model, inp.raw, kind), caption=f"baseline: {kind}",
+                      width=120)
+        except USER_ERRORS as exc:
+            col.caption(f"baseline {kind}: {exc}")
+
+
 def baseline_section(model: ModelAdapter, inp: UserInput, target: int | None) -> None:
     """Integrated Gradients under several baselines, side by side with their deltas."""
     found = baseline_param(model)
@@ -78,6 +92,7 @@ def baseline_section(model: ModelAdapter, inp: UserInput, target: int | None) ->
         return
     name, kinds = found
     chosen = st.multiselect("Baselines", kinds, default=kinds[:3], key=state.BASELINES)
+    baseline_pictures(model, inp, chosen)
     key = state.params_json({"model": cache.key(model), "input": inp.key, "target": target,
                              "kinds": chosen})
     if st.button("Run IG per baseline", key=state.BASELINE_RUN, disabled=not chosen):
