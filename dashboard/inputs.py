@@ -133,7 +133,7 @@ def image_gallery(model: ModelAdapter, samples: list, n: int = GALLERY) -> UserI
     i = st.selectbox("Sample", range(len(samples)), key=state.IMAGE_SAMPLE,
                      format_func=lambda j: sample_label(model, j, samples[j][1]))
     raw, y = samples[i]
-    st.image(picture(model, raw, sample_key(i)), width=96,  # the one picked, also from the list
+    st.image(picture(model, raw, sample_key(i)), width=120,  # the one picked, also from the list
              caption=f"chosen: {sample_label(model, i, y)}")
     return UserInput(raw, sample_key(i), sample_label(model, i, y), y)
 

@@ -47,19 +47,17 @@ def far_from_training(score: OODScore) -> Doubt | None:
     """The input is unlike the bundled samples the threshold was calibrated on, else None."""
     if not score.far:
         return None
-    c, why = score.calibration, []
+    c = score.calibration
     if "statistics" in score.reasons:
-        why.append(f"its statistics are {score.statistics:.1f} standard deviations from the "
-                   f"samples' (they reach {c.stat_threshold:.1f})")
-    if "energy" in score.reasons:
-        why.append(f"its energy {score.energy:.2f} is above what {QUANT} of them reach "
-                   f"({c.energy_threshold:.2f})")
+        why = (f"its input statistics are {score.statistics:.1f} standard deviations from those "
+               f"of {c.n} bundled samples (they stay under {c.stat_threshold:.1f})")
+    else:
+        why = (f"the model's energy score {score.energy:.2f} is above that of {QUANT} of "
+               f"{c.n} bundled samples")
     return Doubt("ood", (
-        f"This input looks unlike the data {c.model} was trained on: " + "; ".join(why)
-        + f" (calibrated on {c.n} bundled samples). The prediction and its explanations may "
-        "mean little: try an input like the model's samples."),
+        f"This input looks unlike the data {c.model} was trained on: {why}. The prediction "
+        "and its explanations may mean little: try an input like the model's samples."),
         None, {"statistics": score.statistics, "energy": score.energy})
-
 
 
 def unconverged(a: Attribution) -> Doubt | None:

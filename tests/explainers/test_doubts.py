@@ -105,3 +105,14 @@ def test_sanity_on_one_part_of_a_fusion_map():
     assert image.correlations != both.correlations  # the text part is left out
     with pytest.raises(InputError, match="part 'audio'"):
         sanity_check(model, raw, "saliency", {}, target=y, max_steps=1, part="audio")
+
+
+def test_an_energy_only_flag_says_so():
+    from explainers.metrics.ood import Calibration, OODScore
+
+    cal = Calibration("m", 40, None, None, None, energy_threshold=-3.0)
+    score = OODScore(None, -1.0, cal)
+    assert score.reasons == ("energy",)
+    d = far_from_training(score)
+    assert "energy score -1.00 is above that of 99% of 40 bundled samples" in d.message
+    assert far_from_training(OODScore(None, -5.0, cal)) is None
