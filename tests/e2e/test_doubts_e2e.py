@@ -53,3 +53,17 @@ def test_baseline_explorer_shows_the_baselines(page, artifacts_dir):
     pics = main.get_by_test_id("stImage").filter(has_text="baseline: ")
     expect(pics).to_have_count(3)
     save(page, artifacts_dir, "17_baseline_pictures.png")
+
+
+def test_dataset_predictions_table_has_pictures(page, artifacts_dir):
+    from tests.e2e.test_dataset_e2e import run_bundled_job
+
+    run_bundled_job(page)
+    main = page.get_by_test_id("stMain")
+    main.get_by_text("Predictions", exact=True).click()
+    table = main.get_by_test_id("stDataFrame").filter(has_text="picture")
+    expect(table.first).to_be_visible(timeout=LONG)
+    wait_for_app_idle(page, LONG)
+    table.first.scroll_into_view_if_needed()
+    page.wait_for_timeout(1500)  # the grid draws its images on a canvas: let them load
+    table.first.screenshot(path=artifacts_dir / "18_dataset_table_pictures.png")
