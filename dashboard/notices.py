@@ -47,7 +47,7 @@ def show(doubts: list[Doubt], key: str, method: str = "", fix: bool = True) -> N
             st.button(f"Re-run with n_steps = {value}", key=key + "::more_steps",
                       on_click=_more_steps, args=(method, value))
         elif what == "target":
-            st.button("Explain the runner-up", key=key + "::runner_up", on_click=_target,
+            st.button("Target the runner-up", key=key + "::runner_up", on_click=_target,
                       args=(value,), help="Sets Target class in the sidebar to the second class.")
 
 
