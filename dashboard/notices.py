@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 ICON = ":material/warning:"
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner="Calibrating the out-of-distribution check on bundled samples...",
+                   max_entries=16)
 def calibration(model_key: str) -> Calibration:
     """The model's out-of-distribution thresholds, from its bundled samples, once per process."""
     return calibrate(cache.resolve(model_key))

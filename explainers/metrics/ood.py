@@ -12,6 +12,7 @@ percentile, with a margin for the statistics).
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -92,12 +93,19 @@ def energy(model: ModelAdapter, raw: Any) -> float:
 
 
 def calibrate(model: ModelAdapter, raws: Sequence[Any] | None = None, n: int = 300,
-              seed: int = 0) -> Calibration:
-    """Thresholds from `raws` (default: up to n of the model's bundled held-out samples)."""
+              seed: int = 0, budget_s: float = 3.0) -> Calibration:
+    """Thresholds from `raws`, or from up to n of the model's bundled held-out samples scored
+    within `budget_s` seconds (at least MIN_SAMPLES of them: a slow transformer gets fewer)."""
+    start, timed = time.perf_counter(), raws is None
     if raws is None:
         raws = [r for r, _ in model.samples(n, seed)] if isinstance(model, HasSamples) else []
-    raws = list(raws)
-    energies = np.array([energy(model, r) for r in raws], dtype=np.float64)
+    scored, found = [], []
+    for r in raws:
+        if timed and len(scored) >= MIN_SAMPLES and time.perf_counter() - start > budget_s:
+            break
+        scored.append(r)
+        found.append(energy(model, r))
+    raws, energies = scored, np.array(found, dtype=np.float64)
     if len(raws) < MIN_SAMPLES:
         return Calibration(model.info.name, len(raws), None, None, None, math.inf)
     stats = [statistics(model, r) for r in raws]

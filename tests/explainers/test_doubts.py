@@ -116,3 +116,10 @@ def test_an_energy_only_flag_says_so():
     d = far_from_training(score)
     assert "energy score -1.00 is above that of 99% of 40 bundled samples" in d.message
     assert far_from_training(OODScore(None, -5.0, cal)) is None
+
+
+def test_calibration_stops_at_its_time_budget_with_enough_samples(mnist):
+    from explainers.metrics.ood import MIN_SAMPLES
+
+    assert calibrate(mnist, budget_s=0.0).n == MIN_SAMPLES
+    assert calibrate(mnist, n=60, budget_s=60.0).n == 60
