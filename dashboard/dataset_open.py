@@ -40,6 +40,25 @@ def thumbnail(model: ModelAdapter, raw: Any, row_key: str) -> np.ndarray | None:
     return inputs.picture(model, raw, state.digest(f"dataset:{row_key}"))
 
 
+TABLE_THUMB = 40  # px: the pictures in the predictions table
+
+
+def thumbnail_url(model: ModelAdapter, job: dict[str, Any], row_id: Any) -> str | None:
+    """One row's picture as a small PNG data URL (the predictions table's image column)."""
+    import base64
+
+    from PIL import Image
+
+    picture = thumbnail(model, raw_of(model, job, row_id), f"{job['out']}:{row_id}")
+    if picture is None:
+        return None
+    img = Image.fromarray(picture)
+    img.thumbnail((TABLE_THUMB, TABLE_THUMB), Image.NEAREST)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
 def png_of(image: Any) -> tuple[str, bytes]:
     """(file name, PNG bytes) of an image raw (a path is read as it is)."""
     from PIL import Image

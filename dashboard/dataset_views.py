@@ -13,6 +13,7 @@ from explainers.report.dataset_cards import map_rgb
 from models import ModelAdapter
 
 CELL_LIMIT = 24  # inputs of one cell shown as thumbnails / rows
+TABLE_ROWS = 200  # rows of the predictions table that get a picture
 CARDS = 12  # misclassified / least-faithful inputs shown with their maps
 MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:")
 
@@ -170,7 +171,13 @@ def lists_section(model: ModelAdapter, job: dict[str, Any], df: pd.DataFrame) ->
 
 def predictions_section(model: ModelAdapter, job: dict[str, Any], df: pd.DataFrame) -> None:
     """Every row's prediction, and any row opened in Explain by its id."""
-    st.dataframe(df[["id", "true", "predicted", "confidence"]], hide_index=True, height=260)
+    shown, config = df[["id", "true", "predicted", "confidence"]].copy(), {}
+    if model.info.modality in ("image", "fusion"):  # a picture per row (the first TABLE_ROWS)
+        shown.insert(0, "picture", [dataset_open.thumbnail_url(model, job, r)
+                                    if i < TABLE_ROWS else None
+                                    for i, r in enumerate(shown["id"])])
+        config["picture"] = st.column_config.ImageColumn("picture", width="small")
+    st.dataframe(shown, hide_index=True, height=260, column_config=config)
     by_id = {r["id"]: r for _, r in df.iterrows()}
     if not by_id:
         return

@@ -130,6 +130,8 @@ def image_gallery(model: ModelAdapter, samples: list, n: int = GALLERY) -> UserI
     i = st.selectbox("Sample", range(len(samples)), key=state.IMAGE_SAMPLE,
                      format_func=lambda j: sample_label(model, j, samples[j][1]))
     raw, y = samples[i]
+    st.image(picture(model, raw, sample_key(i)), width=120,  # the one picked, also from the list
+             caption=f"chosen: {sample_label(model, i, y)}")
     return UserInput(raw, sample_key(i), sample_label(model, i, y), y)
 
 
@@ -152,11 +154,15 @@ def image_upload(model: ModelAdapter) -> UserInput | None:
     return UserInput(image, key, name)
 
 
+TOOLBAR_ROOM = 12  # px more above the canvas: its floating toolbar (~36 px) then clears the caption
+
+
 def image_draw(model: ModelAdapter) -> UserInput | None:
     """Draw a digit on a canvas (white on black, like MNIST)."""
     from streamlit_drawable_canvas import st_canvas  # needs a Streamlit runtime to import
 
     st.caption("Draw one digit, large, in the middle of the box.")
+    st.space(TOOLBAR_ROOM)  # the canvas's hover toolbar floats above it: keep it off the caption
     result = st_canvas(stroke_width=18, stroke_color="#FFFFFF", background_color="#000000",
                        height=224, width=224, drawing_mode="freedraw", key=state.CANVAS,
                        return_image_data=True)

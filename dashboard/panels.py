@@ -10,13 +10,12 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from dashboard import cache, figures, state
+from dashboard import cache, figures, notices, state
 from dashboard.figures import plot
 from dashboard.inputs import UserInput, picture
 from dashboard.reports import report_buttons
 from dashboard.runner import method_label
 from explainers import Attribution
-from explainers.metrics.convergence import convergence
 from models import ModelAdapter
 from models.errors import USER_ERRORS
 
@@ -50,28 +49,10 @@ def result_panel(model: ModelAdapter, inp: UserInput, a: Attribution | str, name
         return
     st.caption(summary_line(a))
     key = state.widget_key(tag, name)
-    convergence_notice(a, key, rerun=tag == "explain")
+    notices.result_notices(model, inp, a, key, rerun=tag == "explain")
     figures.render(model, inp, a, key)
     if a.kind == "fusion":
         _cross_modal(model, inp, a, key)
-
-
-def _more_steps(method: str, steps: int) -> None:
-    """Button callback: set the method's n_steps widget and ask the Explain page to re-run."""
-    state.put(state.widget_key("param", method, "n_steps"), int(steps))
-    state.put(state.RERUN, True)
-
-
-def convergence_notice(a: Attribution, key: str, rerun: bool = False) -> None:
-    """A warning when a path method's delta is large against the output, with the step count
-    that should converge (and, on the Explain page, a button that re-runs with it)."""
-    found = convergence(a)
-    if found is None or found.converged:
-        return
-    st.warning(found.message(), icon=":material/warning:")
-    if rerun and found.suggested is not None and not found.capped:
-        st.button(f"Re-run with n_steps = {found.suggested}", key=key + "::more_steps",
-                  on_click=_more_steps, args=(a.method, found.suggested))
 
 
 # ---------------------------------------------------------------- fusion (image + text)

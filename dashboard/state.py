@@ -54,6 +54,11 @@ COMPARE_K = "compare_k"
 BASELINES = "compare_baselines"
 BASELINE_RUN = "baseline_run"
 BASELINE_RESULTS = "baseline_results"  # like RESULTS: one IG run per baseline kind
+COMPARE_WHAT = "compare_what"  # segmented control: compare methods or models
+MODELS_WITH = "models_with"  # multiselect prefix, one per model: the models beside it
+MODELS_METHOD = "models_method"  # selectbox: the method every model runs
+MODELS_RUN = "models_run"  # button
+MODELS_RESULTS = "models_results"  # {"key", "found": explainers.side_by_side.SideBySide}
 
 # ---------------------------------------------------------------- Attention page
 ATT_LAYER = "att_layer"
@@ -92,6 +97,7 @@ C_OP, C_KIND, C_SCOPE, C_AMOUNTS = "compress_op", "compress_kind", "compress_sco
 C_MODE, C_METHODS, C_N_EXPLAIN = "compress_mode", "compress_methods", "compress_n_explain"
 C_N_ACC, C_RUN, C_RESULT = "compress_n_accuracy", "compress_run", "compress_result"
 C_PICK, C_SAMPLE, C_MAPS = "compress_pick", "compress_sample", "compress_maps"
+C_RUNS = "compress_runs"  # dict model key -> rows of every run this session (one table)
 C_DISTILL = ("compress_width", "compress_temperature", "compress_alpha", "compress_epochs",
              "compress_seconds")
 
@@ -152,6 +158,7 @@ TRUST_STEPS = "trust_steps"  # slider: steps of the deletion/insertion curves
 TRUST_K = "trust_k"  # number_input: seeds for the stability score
 TRUST_RUN = "trust_run"  # button
 TRUST_RESULTS = "trust_results"  # dict: {"key", "model", "input", "report", "errors", "error"}
+SANITY_SEEN = "sanity_seen"  # {(model key, method): (input key, input label, Sanity)}: notices
 
 # ---- Explain page, generation models (causal language models: dashboard/generation_view.py)
 GEN_PROMPT = "gen_prompt"  # text_area: the prompt

@@ -133,11 +133,20 @@ def score_table(report: TrustReport) -> pd.DataFrame:
     return table.dropna(axis=1, how="all")
 
 
+def score_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The score table turned on its side: one row per score, one column per method. A dozen
+    score columns ran off the right of the page (the last ones cut); methods are few."""
+    side = table.set_index("method").T.astype(object)
+    side.insert(0, "score", side.index)
+    return side.reset_index(drop=True)
+
+
 def ranking(report: TrustReport) -> None:
     """The ranking sentence and the score table of every method."""
     for line in report.readings.get("_ranking", []):
         st.markdown(line)
-    st.dataframe(score_table(report), hide_index=True, key="trust::table")
+    st.table(score_rows(score_table(report)).style.format(precision=4, na_rep="")
+             .hide(axis="index"))
     st.caption(f"Scored in {report.seconds:.2f} s · removal baseline: "
                f"{report.settings.get('baseline')} · unit: {report.unit} ({report.n_units}) · "
                "lower is better for deletion AUC, infidelity, max-sensitivity and the sanity "

@@ -96,3 +96,41 @@ def background(model: ModelAdapter, n: int, seed: int,
         else:
             raise InputError(f"{model.info.name} has no training background; it needs HasBaselines")
     return cache[key]
+
+
+def baseline_picture(model: ModelAdapter, raw: Any, kind: str) -> np.ndarray:
+    """What an image baseline looks like: uint8 [H, W, 3] at the model's input resolution.
+
+    The model's input tensor is taken as a per-channel affine map of the picture it sees
+    (display_image): the map is fitted on this input by least squares and inverted on the
+    baseline, so a black baseline shows black whatever the normalisation. When the input
+    cannot pin the map down (a flat image) the baseline is min-max scaled instead."""
+    from models.base import HasImage
+
+    if not isinstance(model, HasImage) or model.info.modality not in ("image", "fusion"):
+        raise InputError(f"{model.info.name} has no picture to show a baseline as")
+    x = model.preprocess(raw)
+    x = (x[0] if isinstance(x, tuple) else x).detach()
+    b = make_baseline(model, raw, x, resolve_kind(model, kind))[0].float().cpu().numpy()
+    shown = model.display_image(raw).astype(np.float64)  # [H, W, 3]
+    seen = x[0].float().cpu().numpy()  # [C, H, W]
+    if shown.shape[:2] != seen.shape[1:]:
+        raise InputError(f"{model.info.name}: picture {shown.shape[:2]} and input "
+                         f"{seen.shape[1:]} differ in size")
+    out = np.empty((len(seen),) + seen.shape[1:])
+    for c in range(len(seen)):
+        d = shown[..., c] if len(seen) == 3 else shown.mean(axis=-1)
+        out[c] = _invert(d.ravel(), seen[c].ravel(), b[c]).reshape(seen.shape[1:])
+    pic = np.moveaxis(out, 0, -1)
+    pic = np.repeat(pic, 3, axis=-1) if pic.shape[-1] == 1 else pic
+    return np.clip(np.rint(pic), 0, 255).astype(np.uint8)
+
+
+def _invert(shown: np.ndarray, seen: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """base in picture units (0..255) through the fit seen = a * shown + c."""
+    if np.ptp(shown) > 0:
+        a, c = np.polyfit(shown, seen, 1)
+        if abs(a) > 1e-12 and np.allclose(a * shown + c, seen, atol=1e-3 * (np.ptp(seen) + 1)):
+            return (base - c) / a
+    span = float(np.ptp(base))
+    return (base - base.min()) / span * 255 if span > 0 else np.zeros_like(base)

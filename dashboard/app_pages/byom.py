@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import cache, state
@@ -130,9 +131,9 @@ def show_preflight(p: Preflight) -> None:
     if "attention" in facts:
         att = facts["attention"]
         st.caption(f"Attention: {'available ' + str(att) if isinstance(att, list) else att}")
-    rows = [{"method": r["method"], "works": "yes" if r["works"] else "no", "why not / notes": r["notes"]}
-            for r in p.table()]
-    st.dataframe(rows, hide_index=True, width="stretch")
+    rows = pd.DataFrame([{"method": r["method"], "works": "yes" if r["works"] else "no",
+                          "why not / notes": r["notes"]} for r in p.table()])
+    st.table(rows.style.hide(axis="index"))  # wraps each reason (a data grid cut them off)
 
 
 def registered_list() -> None:

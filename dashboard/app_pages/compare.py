@@ -1,4 +1,4 @@
-"""Compare page: one input under several methods side by side, their agreement, IG baselines."""
+"""Compare page: one input under several methods (their agreement, IG baselines) or models."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,10 +6,11 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from dashboard import cache, jobs, panels, progressive, runner, state, widgets
+from dashboard import cache, jobs, model_grid, panels, progressive, runner, state, widgets
 from dashboard.figures import plot
 from dashboard.inputs import UserInput
 from explainers import Attribution, get_method, list_methods
+from explainers.baselines import baseline_picture
 from models import ModelAdapter
 from models.errors import USER_ERRORS
 
@@ -77,6 +78,19 @@ def baseline_param(model: ModelAdapter) -> tuple[str, list[Any]] | None:
     return None
 
 
+def baseline_pictures(model: ModelAdapter, inp: UserInput, kinds: list[str]) -> None:
+    """What each chosen baseline looks like to the model (image models), one thumbnail each."""
+    if model.info.modality not in ("image", "fusion") or not kinds:
+        return
+    cols = st.columns(max(len(kinds), 4))
+    for col, kind in zip(cols, kinds, strict=False):
+        try:
+            col.image(baseline_picture(model, inp.raw, kind), caption=f"baseline: {kind}",
+                      width=120)
+        except USER_ERRORS as exc:
+            col.caption(f"baseline {kind}: {exc}")
+
+
 def baseline_section(model: ModelAdapter, inp: UserInput, target: int | None) -> None:
     """Integrated Gradients under several baselines, side by side with their deltas."""
     found = baseline_param(model)
@@ -85,6 +99,7 @@ def baseline_section(model: ModelAdapter, inp: UserInput, target: int | None) ->
         return
     name, kinds = found
     chosen = st.multiselect("Baselines", kinds, default=kinds[:3], key=state.BASELINES)
+    baseline_pictures(model, inp, chosen)
     key = state.params_json({"model": cache.key(model), "input": inp.key, "target": target,
                              "kinds": chosen})
     clicked = st.button("Run IG per baseline", key=state.BASELINE_RUN, disabled=not chosen)
@@ -117,6 +132,12 @@ def render() -> None:
     if chosen is None:
         return
     inp, target, seed = chosen
+    what = st.segmented_control("Compare", ["Methods", "Models"], default="Methods",
+                                key=state.COMPARE_WHAT, help="Methods: one model, several "
+                                "methods. Models: several models of this modality, one method.")
+    if what == "Models":
+        model_grid.section(model, inp, target, seed)
+        return
     methods_section(model, inp, target, seed)
     st.subheader("Integrated Gradients: baseline explorer")
     baseline_section(model, inp, target)

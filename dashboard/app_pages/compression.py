@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import cache, figures, jobs, runner, state, widgets
+from dashboard import cache, compression_runs, figures, jobs, runner, state, widgets
 from dashboard.inputs import UserInput, sample_key, sample_label
 from explainers import Attribution, explain, list_methods
 from explainers import compare_models as cm
@@ -37,8 +36,8 @@ def op_settings() -> dict[str, Any]:
                                  "output channels / rows (L2 norm), the classifier left intact.")
         scope = c2.selectbox("Scope", ["global", "layer"], key=SCOPE, disabled=kind != "unstructured",
                              help="global: one threshold over all layers; layer: each layer alone.")
-        amounts = c3.multiselect("Amounts (fraction removed)", AMOUNT_CHOICES,
-                                 default=[0.0, 0.3, 0.5, 0.7, 0.9], key=AMOUNTS,
+        amounts = st.multiselect("Amounts (fraction removed)", AMOUNT_CHOICES,  # full width:
+                                 default=[0.0, 0.3, 0.5, 0.7, 0.9], key=AMOUNTS,  # no chip cut
                                  format_func=lambda a: f"{a:.0%}")
         return {"op": op, "kind": kind, "scope": scope if kind == "unstructured" else "layer",
                 "amounts": sorted(amounts)}
@@ -89,21 +88,6 @@ def run(model: ModelAdapter, s: dict[str, Any], methods: list[str], n_explain: i
         out["rows"] = [(r.model, cm.compare(model, r.model, methods, progress=prog, **kw))]
     bar.progress(1.0, text="Done")
     return out
-
-
-def table(rows: list[tuple[ModelAdapter, cm.Comparison]]) -> pd.DataFrame:
-    recs = []
-    for m, c in rows:
-        rec = {"model": m.info.name, "sparsity": c.size["sparsity"], "accuracy": c.accuracy,
-               "agreement": c.agreement, "size (KB)": c.size["bytes"] / 1024,
-               "sparse size (KB)": c.size["sparse_bytes"] / 1024,
-               "zlib size (KB)": c.size["zlib_bytes"] / 1024, "latency ratio": c.latency_ratio}
-        for name, d in c.drift.items():
-            via = "" if d.used_method == name else f" via {d.used_method}"
-            rec[f"{name}{via} rho"] = d.spearman
-            rec[f"{name}{via} top-k"] = d.topk_overlap
-        recs.append(rec)
-    return pd.DataFrame(recs)
 
 
 def sweep_charts(rows: list[tuple[ModelAdapter, cm.Comparison]]) -> None:
@@ -242,7 +226,9 @@ def results(model: ModelAdapter, res: dict[str, Any]) -> None:
             st.warning(d.notice)
     for notice in sorted({n for _, c in rows for n in c.notices}):
         st.info(notice)
-    st.dataframe(table(rows), hide_index=True)
+    st.dataframe(compression_runs.all_runs(res["model"]), hide_index=True)
+    st.caption("Every run on this model in this session, one row per compressed copy; the "
+               "charts below show the latest run.")
     if res["op"] == "prune" and len(rows) > 1:
         sweep_charts(rows)
     cost_charts(rows, model.info.name)
@@ -268,6 +254,7 @@ def render() -> None:
         with jobs.running("compression", "Compressing...", "Compressing") as job:
             try:
                 state.put(RESULT, run(model, settings, methods, n_explain, n_acc, job))
+                compression_runs.add(cache.key(model), settings, state.get(RESULT))
                 state.put(MAPS, {})
             except CancelledError:
                 raise

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import cache, inputs, jobs, panels, progressive, runner, state, widgets
+from dashboard import cache, inputs, jobs, notices, panels, progressive, runner, state, widgets
 from dashboard.figures import plot
 from dashboard.inputs import UserInput
 from models import ModelAdapter
@@ -27,6 +27,7 @@ def prediction(model: ModelAdapter, inp: UserInput) -> int | None:
         line += f" · true class **{names[inp.true_class]}** ({ok})"
     st.markdown(line)
     st.caption(f"Input: {inp.label}")
+    notices.prediction_notices(model, inp, probs)
     return pred
 
 

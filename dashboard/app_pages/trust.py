@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import cache, jobs, panels, runner, state, trust_panel, widgets
+from dashboard import cache, jobs, notices, panels, runner, state, trust_panel, widgets
 from dashboard.inputs import UserInput
 from explainers import list_methods
 from models import ModelAdapter
@@ -63,6 +63,7 @@ def run(model: ModelAdapter, inp: UserInput, target: int | None, methods: list[s
             log.warning("trust scores failed on %s", model.info.name, exc_info=True)
             found["error"] = f"Trust scores failed: {exc}"
         found["attributions"] = list(attributions.values())
+        notices.remember_sanity(model, inp, found["report"])
     bar.progress(1.0, text="Done")
     state.put(state.TRUST_RESULTS, found)
 

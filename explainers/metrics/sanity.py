@@ -134,14 +134,15 @@ def sanity_check(
     max_steps: int = 6,
     threshold: float = 0.5,
     absolute: bool = False,
+    part: str | None = None,
     progress: Progress | None = None,
 ) -> Sanity:
     """Cascading randomisation on private copies of the model; Spearman per step vs. the original.
 
     Layers owning parameters are randomised from the output down, grouped into at most
     `max_steps` steps. `absolute` makes |maps| (Adebayo's "absolute" variant) the reported
-    curve and the signed maps the other one; both decide `passed`. The shared model is never
-    modified.
+    curve and the signed maps the other one; both decide `passed`. `part` compares one part of
+    a fusion map ("image" or "text") instead of both. The shared model is never modified.
     """
     if not 1 <= int(max_steps) <= 100:
         raise InputError(f"max_steps must be in 1..100, got {max_steps!r}")
@@ -158,8 +159,9 @@ def sanity_check(
         twin = private_copy(model, f"random{k}")
         randomise(twin.module, done, seed)
         att = run_method(twin, raw, method, idx, params)
-        rhos.append(_compare(reference.values, att.values, absolute))
-        others.append(_compare(reference.values, att.values, not absolute))
+        mine, theirs = _part(reference.values, part), _part(att.values, part)
+        rhos.append(_compare(mine, theirs, absolute))
+        others.append(_compare(mine, theirs, not absolute))
         steps.append(block[-1])
         tick(progress, k + 1, len(groups))
     passed = bool(rhos[-1] < threshold and others[-1] < threshold)
@@ -167,9 +169,20 @@ def sanity_check(
         "seed": seed, "max_steps": int(max_steps), "absolute": absolute, "target": idx,
         "layers": len(done), "init": "normal(mean, std) of the trained layer",
     }
+    if part is not None:
+        settings["part"] = part
     name = method if isinstance(method, str) else method.name
     return Sanity(name, tuple(steps), tuple(rhos), passed, float(threshold), settings,
                   tuple(others))
+
+
+def _part(values: Any, part: str | None) -> Any:
+    if part is None:
+        return values
+    if not isinstance(values, dict) or part not in values:
+        have = sorted(values) if isinstance(values, dict) else []
+        raise InputError(f"part {part!r} is not one of this map's parts {have}")
+    return values[part]
 
 
 def _compare(a: Any, b: Any, absolute: bool) -> float:

@@ -39,9 +39,11 @@ def probabilities_bar(probs: np.ndarray, class_names: Sequence[str], k: int = 5)
                            texttemplate="%{x:.1%}", textposition="auto",
                            marker_color="#1f77b4",
                            hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
-    fig.update_xaxes(range=[0, 1], tickformat=".0%")
-    fig.update_yaxes(type="category")
-    fig.update_layout(title="prediction", margin=MARGIN, height=max(180, 70 + 28 * len(order)))
+    fig.update_xaxes(range=[0, 1], tickformat=".0%", automargin=True)
+    fig.update_yaxes(type="category", automargin=True)
+    # room at the right for the "100%" tick label and below for the axis (both were cut)
+    fig.update_layout(title="prediction", margin={**MARGIN, "r": 36, "b": 30},
+                      height=max(200, 90 + 28 * len(order)))
     return fig
 
 

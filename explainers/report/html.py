@@ -143,13 +143,21 @@ def _generation_summary(report: Report) -> str:
             f'</div><div><h2>Model</h2>{_table(card)}</div></div></section>')
 
 
+def _classes(names: list[Any], shown: int = 20) -> str:
+    """The class names for the model card: all of a few, the count and the first of many (the
+    1000 ImageNet names ran over four PDF pages); the JSON report keeps every name."""
+    if len(names) <= shown:
+        return ", ".join(map(str, names))
+    return f"{len(names)} classes: " + ", ".join(map(str, names[:shown])) + ", ..."
+
+
 def _summary_section(report: Report, figs: _Figures) -> str:
     if report.model.get("modality") == "generation":
         return _generation_summary(report)
     m = report.model
     card = {"name": m["name"], "source": m["source"], "sha256": m["sha256"] or "(not recorded)",
             "modality": m["modality"], "device": m["device"],
-            "classes": ", ".join(map(str, m["class_names"]))}
+            "classes": _classes(m["class_names"])}
     probs = P.probabilities_bar(report.probabilities, m["class_names"],
                                 k=min(5, len(m["class_names"])))
     p = float(report.probabilities[report.predicted])

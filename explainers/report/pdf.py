@@ -11,6 +11,10 @@ from models.errors import UnsupportedError
 
 INSTALL = ("PDF export needs Chromium: `apt-get install -y chromium fonts-liberation` (Debian/"
            "Ubuntu), or set GLASSBOX_CHROMIUM to a Chromium/Chrome executable")
+# The page is laid out at the printable width of A4 (210 mm less 2 x 10 mm margins, at 96 px per
+# inch): charts are sized once, so a wider window cut their right edge (and the "100%" label) off.
+MARGIN_MM = 10
+VIEWPORT_WIDTH = int((210 - 2 * MARGIN_MM) / 25.4 * 96)
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -35,7 +39,7 @@ def _print(html_path: Path, pdf_path: Path, figures: int, executable: str) -> No
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, headless=True, args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 760, "height": 1000})
+            page = browser.new_page(viewport={"width": VIEWPORT_WIDTH, "height": 1000})
             page.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file:")
                        else r.abort())
             page.goto(html_path.as_uri(), wait_until="load")
@@ -44,7 +48,8 @@ def _print(html_path: Path, pdf_path: Path, figures: int, executable: str) -> No
                 ".filter(d => d.querySelector('.main-svg')).length >= n", arg=figures,
                 timeout=60_000)
             page.pdf(path=str(pdf_path), format="A4", print_background=True,
-                     margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
+                     margin={"top": "12mm", "bottom": "12mm", "left": f"{MARGIN_MM}mm",
+                             "right": f"{MARGIN_MM}mm"})
         finally:
             browser.close()
 

@@ -62,3 +62,23 @@ def test_int8_gradient_method_falls_back_with_a_notice(tiny):
     overlays = [f for f in maps if any(t["type"] == "image" for t in f["data"])]
     assert len(overlays) == 2  # before and after, side by side
     assert len(maps) == 4  # each side draws what Attribution.plots() names: overlay + raw map
+
+
+def test_amount_chips_get_the_full_width_and_runs_accumulate_in_one_table(tiny):
+    at = start("tiny-digits", page=PAGE)
+    in_columns = [m.key for c in at.columns for m in c.multiselect]
+    assert "compress_amounts" not in in_columns  # a third of the width clipped the last chips
+    _setup(at, ["saliency"])
+    at.multiselect(key="compress_amounts").set_value([0.5]).run()
+    at.button(key="compress_run").click().run()
+    first = at.dataframe[0].value
+    at.radio(key="compress_op").set_value("Quantize").run()
+    at.selectbox(key="compress_mode").set_value("bfloat16").run()
+    at.button(key="compress_run").click().run()
+    assert not at.exception and not at.error
+    both = at.dataframe[0].value
+    assert list(both["run"]) == [1, 2]
+    assert list(both["operation"]) == ["prune unstructured/global", "quantize bfloat16"]
+    assert list(both["model"]) == ["tiny-digits (pruned 50% L1)", "tiny-digits (bfloat16)"]
+    assert both.iloc[0]["accuracy"] == first.iloc[0]["accuracy"]  # the first run kept as it was
+    assert both.iloc[0]["saliency rho"] == first.iloc[0]["saliency rho"]

@@ -239,3 +239,24 @@ def test_uploaded_zip_of_an_image_folder_lists_the_skipped_file(monkeypatch):
     at.file_uploader(key=state.DS_UPLOAD).upload("big.zip", data + b"", "application/zip").run()
     assert errors(at) == ["'big.zip' holds 13 files; the limit is 5"]
     assert len(confusion_z(at)) == 10
+
+
+def test_predictions_table_has_a_picture_per_row():
+    import base64
+
+    from PIL import Image
+
+    from dashboard import dataset_open
+
+    at = start("mnist-cnn", page="app_pages/dataset.py")
+    job = run_job(at, "mnist-cnn", ["saliency"], limit=12)
+    (table,) = [d.value for d in at.dataframe if "picture" in d.value.columns]
+    assert len(table) == 12 and table["picture"].str.startswith("data:image/png;base64,").all()
+    model = loadable("mnist-cnn")
+    for url, row_id in zip(table["picture"][:3], table["id"][:3], strict=True):
+        png = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+        i = int(str(row_id).rpartition(":")[2])
+        raw = model.samples(None, seed=int(job.get("seed", 0)))[i][0]
+        want = Image.fromarray(model.display_image(raw)).resize(png.size, Image.NEAREST)
+        np.testing.assert_array_equal(np.asarray(png.convert("RGB")), np.asarray(want))
+        assert max(png.size) <= dataset_open.TABLE_THUMB  # 28x28 stays as it is

@@ -32,3 +32,50 @@ def test_default_ig_on_mnist_has_no_notice():
     assert not at.exception and not errors(at)
     items = dict(at.session_state[state.RESULTS]["items"])
     assert convergence(items[IG]).converged and not at.warning
+
+
+def _png(arr) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_grey_gradient_upload_is_flagged_as_far_from_the_training_data():
+    import numpy as np
+
+    at = start(MODEL, **{state.AUTO_RAN: True})
+    assert not at.warning  # a bundled digit: no doubt
+    at.radio(key=state.IMAGE_SOURCE).set_value("Upload").run()
+    ramp = np.tile(np.linspace(0, 255, 28), (28, 1)).astype(np.uint8)
+    at.file_uploader(key=state.IMAGE_UPLOAD).upload("ramp.png", _png(ramp), "image/png").run()
+    assert not at.exception and not errors(at)
+    shown = [w.value for w in at.warning]
+    assert shown[0].startswith(f"This input looks unlike the data {MODEL} was trained on")
+    assert all(w.startswith(("This input looks unlike", "Close call")) for w in shown)
+
+
+def test_close_call_notice_sets_the_runner_up_as_target():
+    at = start(MODEL, **{state.AUTO_RAN: True, state.IMAGE_SAMPLE: 187})  # '3' 48.8% vs '7' 48.6%
+    assert not at.exception and not errors(at)
+    (w,) = [w.value for w in at.warning]
+    assert w.startswith("Close call: '3' 49% vs '7' 49%")
+    at.button(key="prediction::runner_up").click().run()
+    assert not at.exception and at.session_state[state.TARGET] == 7
+
+
+def test_a_sanity_failure_on_the_trust_page_is_shown_beside_the_explain_result():
+    at = start(MODEL)  # explains IG on sample #0 by itself
+    at.switch_page("app_pages/trust.py").run()
+    at.checkbox(key=state.TRUST_HEAVY).check().run()
+    at.button(key=state.TRUST_RUN).click().run()
+    assert not at.exception and not errors(at)
+    sanity = at.session_state[state.TRUST_RESULTS]["report"].row(IG).sanity
+    assert sanity.failed == ("absolute",)
+    at.switch_page("app_pages/explain.py").run()
+    assert not at.exception
+    (w,) = [w.value for w in at.warning]
+    assert w.startswith(f"{IG} failed the sanity check on this input")

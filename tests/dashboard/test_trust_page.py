@@ -24,8 +24,10 @@ def curve(fig: dict, name: str) -> np.ndarray:
 
 def score_table(at):
     """The Trust page's score table (the input box may hold a data editor too)."""
-    (table,) = [d.value for d in at.dataframe if "method" in d.value.columns]
-    return table
+    (side,) = [d.value for d in at.table if "score" in d.value.columns]
+    assert side["score"].iloc[0] == "rank"  # one row per score, one column per method
+    table = side.set_index("score").T.rename_axis("method").reset_index()
+    return table.dropna(axis=1, how="all")
 
 
 # the Explain page's IG is adaptive (dashboard default tolerance); Trust scores what it showed

@@ -38,6 +38,6 @@ def test_own_exported_model_loads_with_its_preflight_table(page, artifacts_dir, 
     main.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(path)
     main.get_by_role("button", name="Load and check").click()
     expect(main.get_by_text("Registered my-tiny-cnn").first).to_be_visible(timeout=LONG)
-    expect(main.get_by_test_id("stDataFrame").first).to_be_visible(timeout=LONG)
+    expect(main.get_by_test_id("stTable").first).to_be_visible(timeout=LONG)
     assert not main.get_by_test_id("stException").count()
     save(page, artifacts_dir, "10_byom.png", doc="byom.png")
