@@ -10,6 +10,7 @@ import streamlit as st
 from dashboard import cache, state
 from dashboard.inputs import UserInput
 from explainers import Attribution
+from explainers.bounded import memo
 from explainers.doubts import Doubt, close_call, far_from_training, result_doubts
 from explainers.metrics.ood import Calibration, calibrate, ood_score
 from explainers.metrics.sanity import Sanity
@@ -18,10 +19,10 @@ from models.errors import USER_ERRORS
 
 log = logging.getLogger(__name__)
 ICON = ":material/warning:"
+LOCK_WAIT_S = 0.5  # the OOD check needs a forward; it does not queue behind another request
 
 
-@st.cache_resource(show_spinner="Calibrating the out-of-distribution check on bundled samples...",
-                   max_entries=16)
+@memo(max_entries=16, max_mb=16, copy=False)
 def calibration(model_key: str) -> Calibration:
     """The model's out-of-distribution thresholds, from its bundled samples, once per process."""
     return calibrate(cache.resolve(model_key))
@@ -54,13 +55,22 @@ def show(doubts: list[Doubt], key: str, method: str = "", fix: bool = True) -> N
 
 def prediction_doubts(model: ModelAdapter, inp: UserInput, probs: np.ndarray) -> list[Doubt]:
     """Far from the training data (calibrated on bundled samples) and a close top two."""
-    found = []
+    found = [close_call(probs, model.info.class_names)]
+    try:  # once per process, outside the lock below (its memo has a lock of its own)
+        thresholds = calibration(cache.key(model))
+    except USER_ERRORS as exc:  # a doubt that cannot be computed is not a doubt
+        log.warning("OOD calibration failed on %s: %s", model.info.name, exc)
+        return [d for d in found if d is not None]
+    if not model.lock.acquire(timeout=LOCK_WAIT_S):  # another request holds the model: the
+        log.info("OOD check on %s skipped: the model is busy", model.info.name)  # next rerun
+        return [d for d in found if d is not None]
     try:
-        score = ood_score(model, inp.raw, calibration(cache.key(model)))
-        found.append(far_from_training(score))
+        score = ood_score(model, inp.raw, thresholds)
+        found.insert(0, far_from_training(score))
     except USER_ERRORS as exc:  # a doubt that cannot be computed is not a doubt
         log.warning("OOD score failed on %s: %s", model.info.name, exc)
-    found.append(close_call(probs, model.info.class_names))
+    finally:
+        model.lock.release()
     return [d for d in found if d is not None]
 
 
