@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,27 +18,10 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from captum.attr._utils import approximation_methods as am  # noqa: E402
-
-CAPTUM_NODES = am.gauss_legendre_builders  # before explainers caches them
+from timing import captum_nodes, measure  # noqa: E402  (before explainers: Captum's own nodes)
 
 from explainers import explain  # noqa: E402
 from explainers.methods import path as _path  # noqa: E402,F401  (installs the node cache)
-
-CACHED_NODES = am.gauss_legendre_builders
-
-
-def measure(fns: dict[str, Callable[[], object]], runs: int) -> dict[str, float]:
-    """Median ms per function, run round-robin so load changes hit all of them alike."""
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    for fn in fns.values():
-        fn()  # warm-up
-    for _ in range(runs):
-        for k, fn in fns.items():
-            t = time.perf_counter()
-            fn()
-            times[k].append(time.perf_counter() - t)
-    return {k: statistics.median(v) * 1000 for k, v in times.items()}
 
 
 def case(row: dict, runs: int) -> dict:
@@ -49,17 +29,7 @@ def case(row: dict, runs: int) -> dict:
     return {**row, **measure(fns, runs)}
 
 
-def captum_nodes(fn: Callable[[], object]) -> Callable[[], object]:
-    """Run fn with Captum's own (uncached) Gauss-Legendre nodes: the true default."""
 
-    def wrapped() -> object:
-        am.gauss_legendre_builders = CAPTUM_NODES
-        try:
-            return fn()
-        finally:
-            am.gauss_legendre_builders = CACHED_NODES
-
-    return wrapped
 
 
 def image_model():

@@ -13,7 +13,6 @@ process. Medians, round-robin; the last column is the largest difference between
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 import warnings
@@ -28,28 +27,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from captum.attr._utils import approximation_methods as am  # noqa: E402
-
-CAPTUM_NODES = am.gauss_legendre_builders  # Captum's own, before explainers caches them
-
-import device_cases as dc  # noqa: E402
+from timing import captum_nodes, measure  # noqa: E402, I001  (first: Captum's own nodes)
+import device_cases as dc  # noqa: E402, I001
 
 from explainers import baselines as bl  # noqa: E402
 from explainers import explain  # noqa: E402
 from models import list_models, load_model  # noqa: E402
 
-CACHED_NODES = am.gauss_legendre_builders
 
 
-def captum_nodes(fn: Callable[[], Any]) -> Callable[[], Any]:
-    def wrapped() -> Any:
-        am.gauss_legendre_builders = CAPTUM_NODES
-        try:
-            return fn()
-        finally:
-            am.gauss_legendre_builders = CACHED_NODES
 
-    return wrapped
 
 
 def direct(m: Any, raw: Any, target: Any) -> tuple[Callable, Callable, Callable[[Any], Any]]:
@@ -91,16 +78,7 @@ def direct(m: Any, raw: Any, target: Any) -> tuple[Callable, Callable, Callable[
                                                                   target=target), layout)
 
 
-def measure(fns: dict[str, Callable[[], object]], runs: int) -> dict[str, float]:
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    for fn in fns.values():
-        fn()
-    for _ in range(runs):
-        for k, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[k].append(time.perf_counter() - start)
-    return {k: statistics.median(v) for k, v in times.items()}
+
 
 
 def row(name: str, runs: int) -> str:
@@ -115,7 +93,7 @@ def row(name: str, runs: int) -> str:
     s = measure({"ours_sal": lambda: explain(m, raw, "saliency", target=target),
                  "cap_sal": sal,
                  "ours_ig": lambda: explain(m, raw, "integrated_gradients", target=target),
-                 "cap_ig": ig}, runs)
+                 "cap_ig": ig}, runs, scale=1.0)  # seconds
     ours_ig = dc.flat(explain(m, raw, "integrated_gradients", target=target))
     theirs = np.ravel(layout(ig()))
     diff = f"{np.abs(ours_ig - theirs).max():.1e}" if theirs.shape == ours_ig.shape else "-"

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,14 +24,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from captum.attr._utils import approximation_methods as am  # noqa: E402
-
-CAPTUM_NODES = am.gauss_legendre_builders  # Captum's own, before explainers caches them
+from timing import captum_nodes, measure  # noqa: E402  (before explainers: Captum's own nodes)
 
 from explainers import explain  # noqa: E402
 from explainers.methods import path as _path  # noqa: E402,F401  (installs the node cache)
 
-CACHED_NODES = am.gauss_legendre_builders
 PROMPT_TOKENS, TARGET_TOKENS, STEPS = 32, 16, 50
 TEXT = ("the film is a mess and the acting is superb , a movie about love that never finds "
         "its feet but the cast keeps it alive with warmth and wit until the very last scene ")
@@ -70,16 +65,7 @@ def texts(m) -> tuple[str, str]:
     return prompt, target
 
 
-def measure(fns: dict[str, Callable[[], object]], runs: int) -> dict[str, float]:
-    """Median ms per function, run round-robin so load changes hit all of them alike (check()
-    has already run every one once: the warm-up)."""
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(runs):
-        for k, fn in fns.items():
-            t = time.perf_counter()
-            fn()
-            times[k].append(time.perf_counter() - t)
-    return {k: statistics.median(v) * 1000 for k, v in times.items()}
+
 
 
 def captum_calls(m, prompt: str, target: str) -> dict[str, Callable[[], object]]:
@@ -96,15 +82,8 @@ def captum_calls(m, prompt: str, target: str) -> dict[str, Callable[[], object]]
     ig = LLMGradientAttribution(LayerIntegratedGradients(m.module, m.embedding_layer),
                                 m.tokenizer)
 
-    def ig_default():
-        am.gauss_legendre_builders = CAPTUM_NODES  # Captum's own node computation
-        try:
-            return ig.attribute(inp, target=target)
-        finally:
-            am.gauss_legendre_builders = CACHED_NODES
-
     return {"fa": lambda: fa.attribute(inp, target=target, use_cached_outputs=False),
-            "ig": ig_default}
+            "ig": captum_nodes(lambda: ig.attribute(inp, target=target))}
 
 
 def floors(m, prompt: str, target: str) -> dict[str, Callable[[], object]]:
@@ -150,7 +129,7 @@ def main() -> None:
     check(ours, cap)
     t = measure({"fa": ours["fa"], "ig": ours["ig"], "ig_tok": ours["ig_tok"],
                  "cap_fa": cap["fa"], "cap_ig": cap["ig"], "floor_fa": floor["fa"],
-                 "floor_ig": floor["ig"]}, args.runs)
+                 "floor_ig": floor["ig"]}, args.runs, warm_up=False)  # check() warmed them
     rows = [("feature ablation (seq + per token)", "fa", "cap_fa", "floor_fa"),
             ("integrated gradients, sequence only", "ig", "cap_ig", "floor_ig"),
             ("integrated gradients, per token (+ sequence)", "ig_tok", "cap_ig", "floor_ig")]

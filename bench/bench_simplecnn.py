@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
 import sys
-import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +27,8 @@ from torch.nn import functional as F  # noqa: N812
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from timing import measure  # noqa: E402
 
 from explainers import explain  # noqa: E402
 from explainers.methods._common import seed_all  # noqa: E402
@@ -116,17 +116,7 @@ def floor(m: SimpleAdapter, x: torch.Tensor, n: int) -> Callable[[], torch.Tenso
     return go
 
 
-def measure(fns: dict[str, Callable[[], object]], runs: int) -> dict[str, float]:
-    """Median ms per function, round-robin so load changes hit all of them alike."""
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    for fn in fns.values():
-        fn()
-    for _ in range(runs):
-        for k, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[k].append(time.perf_counter() - start)
-    return {k: statistics.median(v) * 1000 for k, v in times.items()}
+
 
 
 def case(name: str, m: SimpleAdapter, runs: int) -> dict[str, Any]:
