@@ -23,22 +23,22 @@ import hashlib
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-        "--no-first-run", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync"]
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import APP_PATH, CHROMIUM, _stop, _wait_healthy  # noqa: E402
+from tests.conftest import CHROMIUM_ARGS as ARGS  # noqa: E402
+from tests.conftest import _free_port as free_port  # noqa: E402
+
+stop_server = _stop  # by PID only: SIGTERM, then SIGKILL if it lingers
 IDLE = ('[data-testid="stApp"][data-test-connection-state="CONNECTED"]'
         '[data-test-script-state="notRunning"]')
 ASK = re.compile(r"^Press Explain to run")  # the info line, not the caption above
@@ -47,46 +47,23 @@ CHART_DATA = """() => Array.from(document.querySelectorAll('[data-testid="stMain
   .map(gd => JSON.stringify(gd.data.map(t => [t.type, t.x, t.y, t.z])))"""
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(port: int, keep_cache: bool, log: Path) -> subprocess.Popen:
     """`streamlit run` on 127.0.0.1:port; returns once /_stcore/health answers ok."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1",
            "TRANSFORMERS_OFFLINE": "1"}
     if not keep_cache:
         env["GLASSBOX_CACHE_MB"] = "0"
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
+    cmd = [sys.executable, "-m", "streamlit", "run", str(APP_PATH),
            "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port",
            str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}; log: {log}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    return proc
-        except OSError:
-            time.sleep(0.3)
-    stop_server(proc)
-    raise TimeoutError(f"streamlit not healthy after 120 s; log: {log}")
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    """By PID only: SIGTERM, then SIGKILL if it lingers."""
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}", proc, 120)
+    except (RuntimeError, TimeoutError) as exc:
+        stop_server(proc)
+        raise RuntimeError(f"{exc}; log: {log}") from exc
+    return proc
 
 
 def watchdog(seconds: float, proc: subprocess.Popen) -> threading.Timer:

@@ -55,6 +55,7 @@ def run(models: list[ModelAdapter], inp: UserInput, target: int | None, method: 
                               job.progress(i / len(models), 1 / len(models), text), job.control)
         runs.append(ModelRun(m.info.name, probs, None, a) if isinstance(a, str)
                     else ModelRun(m.info.name, probs, a))
+    job.show(1.0, f"Done: {len(models)} models")
     return agreement(method, runs, [m.info.class_names for m in models])
 
 
