@@ -65,7 +65,7 @@ def test_samples_come_from_the_held_out_split():
     (np.zeros(29), "expected 30 feature values"),
     (np.zeros((2, 30)), "expected 30 feature values"),
     ({"no such feature": 1.0}, "unknown feature name.*'no such feature'.*mean radius"),
-    ({"mean radius": 1.0}, "missing feature\(s\) .mean texture."),
+    ({"mean radius": 1.0}, r"missing feature\(s\) .mean texture."),
     ("mean radius=3", "cannot use a str as a table row"),
     (pd.DataFrame([{}, {}]), "one-row DataFrame, got 2 rows"),
     (np.full(30, np.nan), "NaN"),
