@@ -19,6 +19,7 @@ from models.errors import USER_ERRORS
 IMAGE_PLOTS = ("heatmap_overlay", "raw_map")  # drawn under "Image part" for a fusion result
 UNIT_PLOTS = ("token_highlight", "top_units_bar")  # under "Text part"
 TOP_K = 10
+OPACITY = 0.5  # the heatmap overlay's default opacity
 
 
 def plot(name: str) -> Callable[..., Any]:
@@ -49,10 +50,25 @@ def render(model: ModelAdapter, inp: UserInput, a: Attribution, key: str) -> lis
     return drawn
 
 
+def first_plot(model: ModelAdapter, inp: UserInput, a: Attribution, key: str) -> None:
+    """A result's first plot with no widgets, for a preview redrawn while a run goes on: the
+    overlay at its default opacity, any other plot as plot(name)(a)."""
+    name = a.plots()[0]
+    if name == "heatmap_overlay":
+        _overlay_at(model, inp, a, key, OPACITY)
+    else:
+        _generic(model, inp, a, f"{key}::{name}")
+
+
 def _overlay(model: ModelAdapter, inp: UserInput, a: Attribution, key: str) -> None:
     """The heatmap over what the model sees, with its opacity slider."""
-    opacity = st.slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key=state.widget_key(
+    opacity = st.slider("Heatmap opacity", 0.0, 1.0, OPACITY, 0.05, key=state.widget_key(
         state.OPACITY, key))
+    _overlay_at(model, inp, a, key, opacity)
+
+
+def _overlay_at(model: ModelAdapter, inp: UserInput, a: Attribution, key: str,
+                opacity: float) -> None:
     image = picture(model, inp.raw, inp.key)
     st.plotly_chart(square(plot("heatmap_overlay")(a, image, opacity)), key=key)
 

@@ -51,17 +51,6 @@ def score(model: ModelAdapter, inp: UserInput, good: dict[str, Attribution],
     return found
 
 
-def show(model: ModelAdapter, inp: UserInput, found: dict[str, Any]) -> None:
-    if found["error"]:
-        st.error(found["error"])
-    report = found["report"]
-    if report is None:
-        return
-    trust_panel.sections(report, "continuation")
-    st.subheader("Download")
-    panels.download_buttons(model, inp, found["attributions"], tag="trust")
-
-
 def render(model: ModelAdapter) -> None:
     """Deletion/insertion of prompt tokens against the continuation's log-probability, beside a
     random order, and agreement between methods, for the Explain page's last results."""
@@ -86,4 +75,4 @@ def render(model: ModelAdapter) -> None:
     if not found or found.get("key") != key:
         st.info("Press **Score trust** to score these explanations.")
         return
-    show(model, inp, found)
+    panels.trust_results(model, inp, found, "continuation")

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from dashboard import cache, figures, notices, state
+from dashboard import cache, figures, notices, state, trust_panel
 from dashboard.figures import plot
 from dashboard.inputs import UserInput, picture
 from dashboard.reports import report_buttons
@@ -145,3 +145,18 @@ def download_buttons(model: ModelAdapter, inp: UserInput, results: list[Attribut
     cols[1].download_button("Attributions (NPZ)", attributions_npz(results), f"{stem}.npz",
                             "application/octet-stream", key=f"{tag}::dl_npz")
     report_buttons(model, inp, results, stem, cols[2:], tag)
+
+
+def trust_results(model: ModelAdapter, inp: UserInput, found: dict[str, Any], subject: str
+                  ) -> None:
+    """One trust-scoring run: its error lines, its sections and the report downloads (the Trust
+    page for an input, the generation view for a continuation)."""
+    for line in found["errors"]:
+        st.error(line)
+    if found["error"]:
+        st.error(found["error"])
+    if found["report"] is None:
+        return
+    trust_panel.sections(found["report"], subject)
+    st.subheader("Download")
+    download_buttons(model, inp, found["attributions"], tag="trust")

@@ -9,20 +9,18 @@ from typing import Any
 import streamlit as st
 
 from dashboard import jobs, runner
-from dashboard.figures import plot, square
-from dashboard.inputs import UserInput, picture
+from dashboard.figures import first_plot
+from dashboard.inputs import UserInput
 from dashboard.panels import summary_line
-from explainers import Attribution
+from explainers import Attribution, get_method
 from models import ModelAdapter
-
-# one forward (+ backward) each: a first map in a fraction of a second, so they run first
-ONE_PASS = ("saliency", "grad_cam", "input_x_gradient", "guided_backprop", "guided_grad_cam",
-            "deeplift", "lrp", "attention", "attention_rollout")
 
 
 def order(selected: list[str]) -> list[str]:
-    """The run order: one-pass methods first, the others after, each group as selected."""
-    return [m for m in selected if m in ONE_PASS] + [m for m in selected if m not in ONE_PASS]
+    """The run order: methods that declare `one_pass` first (a first map in a fraction of a
+    second), the others after, each group as selected."""
+    first = [m for m in selected if get_method(m).one_pass]
+    return first + [m for m in selected if m not in first]
 
 
 def not_run(name: str) -> str:
@@ -61,17 +59,7 @@ class Preview:
                         st.error(a)
                         continue
                     st.caption(stage_caption(a) if refining else summary_line(a))
-                    self._figure(a, f"preview::{self.draws}::{name}")
-
-    def _figure(self, a: Attribution, key: str) -> None:
-        first = a.plots()[0]
-        if first == "heatmap_overlay":
-            image = picture(self.model, self.inp.raw, self.inp.key)
-            st.plotly_chart(square(plot(first)(a, image, 0.5)), key=key)
-        elif first == "token_highlight":
-            st.markdown(plot(first)(a), unsafe_allow_html=True)  # escaped by the plot
-        else:
-            st.plotly_chart(plot(first)(a), key=key)
+                    first_plot(self.model, self.inp, a, f"preview::{self.draws}::{name}")
 
     def clear(self) -> None:
         self.slot.empty()

@@ -128,6 +128,7 @@ class Explainer:
     stochastic: ClassVar[bool] = False  # does a seed change the result?
     gradients: ClassVar[bool] = False  # does it back-propagate (refused on int8 models)?
     batchable: ClassVar[bool] = False  # can many inputs share one call (explain_batch)?
+    one_pass: ClassVar[bool] = False  # one forward (+ backward): cheap enough to show first
     help: ClassVar[str] = ""
     needs: ClassVar[str] = ""  # what the model must provide (for the README / method table)
     # accepted but not widgets: e.g. custom_baseline (an image/array/row the user supplies)

@@ -68,19 +68,6 @@ def run(model: ModelAdapter, inp: UserInput, target: int | None, methods: list[s
     state.put(state.TRUST_RESULTS, found)
 
 
-def show(model: ModelAdapter, inp: UserInput, found: dict) -> None:
-    for line in found["errors"]:
-        st.error(line)
-    if found["error"]:
-        st.error(found["error"])
-    report = found["report"]
-    if report is None:
-        return
-    trust_panel.sections(report, "input")
-    st.subheader("Download")
-    panels.download_buttons(model, inp, found["attributions"], tag="trust")
-
-
 def render() -> None:
     model = widgets.model_sidebar()
     st.title("How far to trust each explanation")
@@ -112,7 +99,7 @@ def render() -> None:
     if not same:
         st.info("Press **Score trust** to score the chosen methods on this input.")
         return
-    show(model, inp, found)
+    panels.trust_results(model, inp, found, "input")
 
 
 render()

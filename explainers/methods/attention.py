@@ -21,6 +21,7 @@ def _pick(n: int, i: int, what: str) -> int:
 
 
 class _AttentionMethod(Method):
+    one_pass = True
     modalities = frozenset({TEXT, GENERATION})
 
     def missing(self, model: ModelAdapter) -> str:

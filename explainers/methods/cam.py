@@ -24,6 +24,7 @@ def layer_of(ctx: Ctx) -> torch.nn.Module:
 
 
 class _CamMethod(Method):
+    one_pass = True
     modalities = frozenset({IMAGE})
     params = (LAYER,)
     gradients = True

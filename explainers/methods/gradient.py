@@ -21,6 +21,7 @@ WITH_GENERATION = frozenset({IMAGE, TEXT, TABULAR, FUSION, GENERATION})
 
 @register
 class SaliencyMethod(Method):
+    one_pass = True
     name = "saliency"
     label = "Saliency (gradient)"
     modalities = WITH_GENERATION
@@ -47,6 +48,7 @@ class SaliencyMethod(Method):
 
 @register
 class InputXGradientMethod(Method):
+    one_pass = True
     name = "input_x_gradient"
     label = "Input x gradient"
     modalities = WITH_GENERATION
@@ -115,6 +117,7 @@ class SmoothGradMethod(Method):
 
 @register
 class GuidedBackpropMethod(Method):
+    one_pass = True
     name = "guided_backprop"
     label = "Guided backprop"
     modalities = frozenset({IMAGE})

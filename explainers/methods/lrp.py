@@ -78,6 +78,7 @@ def lrp_class() -> type:
 
 @register
 class LrpMethod(Method):
+    one_pass = True
     name = "lrp"
     label = "LRP (layer-wise relevance)"
     modalities = frozenset({IMAGE, TABULAR})

@@ -99,6 +99,7 @@ class IntegratedGradientsMethod(Method):
 
 @register
 class DeepLiftMethod(Method):
+    one_pass = True
     name = "deeplift"
     label = "DeepLift"
     modalities = frozenset({IMAGE, TEXT, TABULAR})
